@@ -1,0 +1,378 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	zmq "github.com/pebbe/zmq4"
+	"github.com/rs/zerolog"
+)
+
+// Handler serves one request on its own goroutine; it may block. The request's
+// data frames belong to the handler. A returned error becomes a status reply
+// (StatusOf maps it).
+type Handler interface {
+	Serve(ctx context.Context, req *Message) (*Reply, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req *Message) (*Reply, error)
+
+// Serve calls f.
+func (f HandlerFunc) Serve(ctx context.Context, req *Message) (*Reply, error) { return f(ctx, req) }
+
+// Reply is a handler's answer. Done, when set, runs once the frames have been
+// handed to ZeroMQ (which copies them), so pooled buffers can be reused.
+type Reply struct {
+	Body Body
+	Data [][]byte
+	Done func()
+}
+
+// Mux dispatches requests by op.
+type Mux struct{ handlers map[Op]HandlerFunc }
+
+// NewMux returns an empty mux.
+func NewMux() *Mux { return &Mux{handlers: make(map[Op]HandlerFunc)} }
+
+// Handle registers f for op. It must be called before the server starts.
+func (m *Mux) Handle(op Op, f HandlerFunc) { m.handlers[op] = f }
+
+// Serve dispatches; unknown ops get StatusUnsupported.
+func (m *Mux) Serve(ctx context.Context, req *Message) (*Reply, error) {
+	f, ok := m.handlers[req.Op]
+	if !ok {
+		return nil, Errorf(ErrUnsupported, "unknown op %d", uint8(req.Op))
+	}
+	return f(ctx, req)
+}
+
+// ServerConfig configures a Server. Zero values mean defaults.
+type ServerConfig struct {
+	Context     *zmq.Context   // required: the node's ZeroMQ context
+	Listen      string         // endpoint to bind; port "*" picks a free one
+	Handler     Handler        // required
+	MaxInflight int            // concurrent requests; more get StatusUnavailable (default 512)
+	SendHWM     int            // ROUTER send high-water mark in messages (default 1024)
+	RecvHWM     int            // ROUTER receive high-water mark (default 1024)
+	Limits      Limits         // caps on what peers send
+	Logger      zerolog.Logger // default: silent
+}
+
+// ServerStats counts what a server has seen.
+type ServerStats struct {
+	Requests, Replies, BadRequests, Busy, SendErrors uint64
+}
+
+// Server is a ROUTER socket that dispatches each request to the Handler on
+// its own goroutine. One goroutine (loop) owns the socket.
+type Server struct {
+	cfg      ServerConfig
+	log      zerolog.Logger
+	router   *zmq.Socket
+	wake     *waker
+	endpoint string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	out    chan outgoing
+	quit   chan struct{}
+	done   chan struct{}
+
+	mu       sync.Mutex // guards closing and handlers.Add
+	closing  bool
+	handlers sync.WaitGroup
+	inflight atomic.Int64
+	once     sync.Once
+
+	nReq, nRep, nBad, nBusy, nSendErr atomic.Uint64
+}
+
+type outgoing struct {
+	rid, head []byte
+	data      [][]byte
+	done      func()
+}
+
+// NewServer binds the ROUTER socket and starts serving.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), done: make(chan struct{})}
+	s.out = make(chan outgoing, cfg.MaxInflight+1)
+	if err := s.bind(); err != nil {
+		return nil, err
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.loop()
+	return s, nil
+}
+
+func (c *ServerConfig) fill() error {
+	if c.Context == nil || c.Handler == nil || c.Listen == "" {
+		return errors.New("rpc server: Context, Handler and Listen are required")
+	}
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 512
+	}
+	if c.SendHWM <= 0 {
+		c.SendHWM = 1024
+	}
+	if c.RecvHWM <= 0 {
+		c.RecvHWM = 1024
+	}
+	c.Limits.fill()
+	return nil
+}
+
+func (s *Server) bind() error {
+	r, err := newSocket(s.cfg.Context, zmq.ROUTER)
+	if err != nil {
+		return err
+	}
+	err = errors.Join(r.SetRouterMandatory(1), r.SetSndhwm(s.cfg.SendHWM), r.SetRcvhwm(s.cfg.RecvHWM),
+		r.SetMaxmsgsize(int64(2*s.cfg.Limits.MaxFrame)))
+	if err == nil {
+		err = r.Bind(s.cfg.Listen)
+	}
+	if err == nil {
+		s.endpoint, err = r.GetLastEndpoint()
+	}
+	if err == nil {
+		s.wake, err = newWaker(s.cfg.Context)
+	}
+	if err != nil {
+		r.Close()
+		return fmt.Errorf("rpc server: listen %s: %w", s.cfg.Listen, err)
+	}
+	s.router = r
+	return nil
+}
+
+// Endpoint is the bound endpoint, with the port resolved.
+func (s *Server) Endpoint() string { return s.endpoint }
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats {
+	return ServerStats{s.nReq.Load(), s.nRep.Load(), s.nBad.Load(), s.nBusy.Load(), s.nSendErr.Load()}
+}
+
+// Close stops accepting work, cancels running handlers, waits for them and
+// for the socket owner, then closes the socket. Safe to call twice.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
+		s.cancel()
+		s.handlers.Wait()
+		close(s.quit)
+		s.wake.Wake()
+		<-s.done
+	})
+	return nil
+}
+
+func (s *Server) loop() {
+	defer close(s.done)
+	defer s.router.Close()
+	defer s.wake.close()
+	poller := zmq.NewPoller()
+	poller.Add(s.router, zmq.POLLIN)
+	poller.Add(s.wake.pull, zmq.POLLIN)
+	for {
+		if _, err := poller.Poll(-1); err != nil && !isRetry(err) {
+			s.log.Error().Err(err).Msg("rpc server poll")
+			return
+		}
+		s.wake.drain()
+		s.flush()
+		select {
+		case <-s.quit:
+			s.flush()
+			return
+		default:
+		}
+		s.receive()
+	}
+}
+
+// flush sends every queued reply.
+func (s *Server) flush() {
+	for {
+		select {
+		case o := <-s.out:
+			s.send(o)
+		default:
+			return
+		}
+	}
+}
+
+func (s *Server) send(o outgoing) {
+	err := sendFrames(s.router, o.rid, o.head, o.data)
+	if o.done != nil {
+		o.done()
+	}
+	if err != nil {
+		s.nSendErr.Add(1)
+		s.log.Debug().Err(err).Msg("rpc reply not sent (peer gone or queue full)")
+		return
+	}
+	s.nRep.Add(1)
+}
+
+// receive reads up to a batch of requests without blocking.
+func (s *Server) receive() {
+	for i := 0; i < 256; i++ {
+		frames, err := s.router.RecvMessageBytes(zmq.DONTWAIT)
+		if err != nil {
+			if !isAgain(err) && !isRetry(err) {
+				s.log.Debug().Err(err).Msg("rpc receive")
+			}
+			return
+		}
+		s.nReq.Add(1)
+		s.dispatch(frames)
+	}
+}
+
+func (s *Server) dispatch(frames [][]byte) {
+	rid := frames[0]
+	if len(frames) < 2 || len(frames[1]) != 0 {
+		s.reject(rid, &Message{}, fmt.Errorf("%w: missing empty delimiter frame", ErrBadRequest))
+		return
+	}
+	m, err := ParseFrames(frames[2:], s.cfg.Limits)
+	if err != nil {
+		if m == nil {
+			m = &Message{}
+		}
+		s.reject(rid, m, err)
+		return
+	}
+	if !s.spawn(rid, m) {
+		s.nBusy.Add(1)
+		s.reject(rid, m, Errorf(ErrUnavailable, "node busy: %d requests in flight", s.cfg.MaxInflight))
+	}
+}
+
+// reject answers directly from the owner goroutine.
+func (s *Server) reject(rid []byte, m *Message, err error) {
+	s.nBad.Add(1)
+	s.log.Debug().Err(err).Uint64("id", m.ID).Msg("rpc request rejected")
+	head, _ := encodeHeader(errorBody(err), m.Op, m.ID)
+	s.send(outgoing{rid: rid, head: head})
+}
+
+func (s *Server) spawn(rid []byte, m *Message) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	if s.inflight.Add(1) > int64(s.cfg.MaxInflight) {
+		s.inflight.Add(-1)
+		return false
+	}
+	s.handlers.Add(1)
+	go s.handle(rid, m)
+	return true
+}
+
+func (s *Server) handle(rid []byte, m *Message) {
+	defer s.handlers.Done()
+	defer s.inflight.Add(-1)
+	rep, err := s.serve(m)
+	var o outgoing
+	if err != nil {
+		o.head, _ = encodeHeader(errorBody(err), m.Op, m.ID)
+		if rep != nil && rep.Done != nil {
+			rep.Done()
+		}
+	} else {
+		o, err = replyFrames(rep, m)
+		if err != nil {
+			o.head, _ = encodeHeader(errorBody(err), m.Op, m.ID)
+		}
+	}
+	o.rid = rid
+	s.out <- o
+	s.wake.Wake()
+}
+
+// serve runs the handler, turning a panic into an internal error.
+func (s *Server) serve(m *Message) (rep *Reply, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error().Str("op", m.Op.String()).Interface("panic", p).Bytes("stack", debug.Stack()).Msg("rpc handler panic")
+			rep, err = nil, fmt.Errorf("%w: handler panic in %s", ErrRemote, m.Op)
+		}
+	}()
+	return s.cfg.Handler.Serve(s.ctx, m)
+}
+
+func replyFrames(rep *Reply, m *Message) (outgoing, error) {
+	if rep == nil {
+		rep = &Reply{}
+	}
+	body := rep.Body
+	if body == nil {
+		body = &Header{}
+	}
+	head, err := encodeHeader(body, m.Op, m.ID)
+	if err != nil {
+		if rep.Done != nil {
+			rep.Done()
+		}
+		return outgoing{}, fmt.Errorf("%w: encode reply: %v", ErrRemote, err)
+	}
+	return outgoing{head: head, data: rep.Data, done: rep.Done}, nil
+}
+
+func errorBody(err error) *Header {
+	return &Header{Status: StatusOf(err), Msg: oneLine(err.Error())}
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 1024 {
+		s = s[:1021] + "..."
+	}
+	return s
+}
+
+// sendFrames sends [rid?] "" head data... as one multipart message without
+// blocking. rid is nil on a DEALER.
+func sendFrames(sock *zmq.Socket, rid, head []byte, data [][]byte) error {
+	if rid != nil {
+		if _, err := sock.SendBytes(rid, zmq.SNDMORE|zmq.DONTWAIT); err != nil {
+			return err
+		}
+	}
+	flag := zmq.SNDMORE | zmq.DONTWAIT
+	if _, err := sock.SendBytes(nil, flag); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		flag = zmq.DONTWAIT
+	}
+	if _, err := sock.SendBytes(head, flag); err != nil {
+		return err
+	}
+	for i, d := range data {
+		if i == len(data)-1 {
+			flag = zmq.DONTWAIT
+		}
+		if _, err := sock.SendBytes(d, flag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
