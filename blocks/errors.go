@@ -23,4 +23,7 @@ var (
 	ErrNoSpace = errors.New("no space left on device")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrInvalidArgument: a caller passed a value the API does not accept
+	// (an unknown Use, an empty meta key, too many block ids).
+	ErrInvalidArgument = errors.New("invalid argument")
 )

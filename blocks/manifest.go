@@ -52,7 +52,7 @@ type Manifest struct {
 // manifestWire is the identity encoding: a msgpack array in fixed order,
 // block ids concatenated into one bin, metadata keys sorted.
 type manifestWire struct {
-	_           struct{} `msgpack:",as_array"`
+	_msgpack    struct{} `msgpack:",as_array"` // the name _msgpack is what makes as_array apply
 	Version     int
 	Size        int64
 	BlockSize   int
@@ -63,7 +63,7 @@ type manifestWire struct {
 
 // recordWire is how a manifest is stored: the identity bytes, then policy.
 type recordWire struct {
-	_        struct{} `msgpack:",as_array"`
+	_msgpack struct{} `msgpack:",as_array"`
 	Identity []byte
 	Replicas int
 	Created  int64 // unix nanoseconds

@@ -1,0 +1,160 @@
+package blocks
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// removeChunk bounds how many blocks one removal step handles while holding
+// the pin lock, so Pin never waits long.
+const removeChunk = 1024
+
+// Delete tombstones ref at time at (the clock if zero) and removes its
+// manifest, its uses and every block left with no use and no pin; freed is
+// the bytes of the removed blocks. The tombstone is written even when ref
+// has no manifest here, so a fetch finishing later cannot bring it back;
+// Delete then returns ErrNotFound. A tombstone keeps the latest time it was
+// given.
+//
+// Steps run in this order so a crash between any two leaves nothing
+// visible that lacks blocks: tombstone + manifest, then uses, then blocks
+// (leftover uses and blocks are swept).
+func (s *Store) Delete(ref Ref, at time.Time) (freed int64, err error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	if at.IsZero() {
+		at = s.cfg.Clock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.unlink(ref, at)
+	if err != nil {
+		return 0, fmt.Errorf("blocks: delete %s: %w", ref.Short(), err)
+	}
+	if m == nil {
+		return 0, fmt.Errorf("%w: object %s", ErrNotFound, ref.Short())
+	}
+	s.objects.Add(-1)
+	ids := distinct(m.Blocks)
+	if err := s.deleteUses(ref, ids); err != nil {
+		return 0, fmt.Errorf("blocks: delete %s: uses: %w", ref.Short(), err)
+	}
+	freed, _, err = s.removeUnused(ids)
+	return freed, err
+}
+
+// unlink writes the tombstone and removes the manifest in one transaction,
+// returning the manifest it removed (nil if there was none).
+func (s *Store) unlink(ref Ref, at time.Time) (m *Manifest, err error) {
+	err = s.db.Update(func(txn *badger.Txn) error {
+		old, dead, err := getTime(txn, tombKey(ref))
+		if err != nil {
+			return err
+		}
+		if dead && old.After(at) {
+			at = old
+		}
+		if err := txn.Set(tombKey(ref), encodeTime(at)); err != nil {
+			return err
+		}
+		if m, _, err = getManifest(txn, ref); err != nil || m == nil {
+			return err
+		}
+		return txn.Delete(manifestKey(ref))
+	})
+	return m, mapErr(err)
+}
+
+func (s *Store) deleteUses(ref Ref, ids []ID) error {
+	return s.inBatches(len(ids), func(txn *badger.Txn, i int) error {
+		return txn.Delete(useKey(ids[i], ref))
+	}, nil)
+}
+
+// removeUnused deletes those of ids (sorted, distinct) that are stored and
+// have no use and no pin. The caller holds s.mu, so no use can appear
+// meanwhile; the pin lock is held across each removal transaction, so a Pin
+// that returns before a removal commits keeps its block. A removal that
+// conflicts with a concurrent PutBlock is skipped: the next Sweep retries.
+func (s *Store) removeUnused(ids []ID) (freed, removed int64, err error) {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), removeChunk)]
+		ids = ids[len(chunk):]
+		unused, err := s.unusedIDs(chunk)
+		if err != nil {
+			return freed, removed, fmt.Errorf("blocks: remove blocks: %w", err)
+		}
+		f, n, err := s.removeChunk(unused)
+		freed, removed = freed+f, removed+n
+		if errors.Is(err, badger.ErrConflict) {
+			s.log.Debug().Err(err).Msg("block removal conflicted; left for the next sweep")
+			continue
+		}
+		if err != nil {
+			return freed, removed, fmt.Errorf("blocks: remove blocks: %w", err)
+		}
+	}
+	return freed, removed, nil
+}
+
+// unusedIDs returns those of ids with no use. It runs in a read
+// transaction: an iterator opened in a write transaction re-sorts the
+// pending writes each time. Each id gets its own prefix iterator: one
+// iterator seeking from id to id would walk every delete marker in between
+// (a Delete has just written one per use).
+func (s *Store) unusedIDs(ids []ID) (out []ID, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			if !hasPrefix(txn, usePrefix(id)) {
+				out = append(out, id)
+			}
+		}
+		return nil
+	})
+	return out, mapErr(err)
+}
+
+func (s *Store) removeChunk(ids []ID) (freed, removed int64, err error) {
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	var pendBytes, pendN int64
+	err = s.inBatches(len(ids), func(txn *badger.Txn, i int) error {
+		if s.pins[ids[i]] > 0 {
+			return nil
+		}
+		key := blockKey(ids[i])
+		n, ok, err := valueLen(txn, key)
+		if err != nil || !ok {
+			return err
+		}
+		if err := txn.Delete(key); err != nil {
+			return err
+		}
+		pendBytes, pendN = pendBytes+n, pendN+1
+		return nil
+	}, func() {
+		freed, removed = freed+pendBytes, removed+pendN
+		s.blocks.Add(-pendN)
+		s.blockBytes.Add(-pendBytes)
+		pendBytes, pendN = 0, 0
+	})
+	return freed, removed, err
+}
+
+// Tombstone returns the time ref was deleted at, if it has a tombstone.
+func (s *Store) Tombstone(ref Ref) (at time.Time, ok bool, err error) {
+	if err := s.enter(); err != nil {
+		return at, false, err
+	}
+	defer s.leave()
+	err = s.db.View(func(txn *badger.Txn) error {
+		at, ok, err = getTime(txn, tombKey(ref))
+		return err
+	})
+	return at, ok, mapErr(err)
+}
