@@ -20,12 +20,13 @@ const (
 	OpStat      Op = 8  // an object's manifest summary
 	OpDelete    Op = 9  // delete an object
 	OpList      Op = 10 // page through objects
+	OpInfo      Op = 11 // the node's identity and store counters
 )
 
 var opNames = map[Op]string{
 	OpPing: "ping", OpPutObject: "put_object", OpPutStart: "put_start", OpPutData: "put_data",
 	OpPutCommit: "put_commit", OpPutAbort: "put_abort", OpGetObject: "get_object", OpStat: "stat",
-	OpDelete: "delete", OpList: "list",
+	OpDelete: "delete", OpList: "list", OpInfo: "info",
 }
 
 func (o Op) String() string {

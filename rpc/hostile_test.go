@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"bytes"
+	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +144,32 @@ func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 		t.Fatalf("context term (a socket left open?): %v", err)
 	}
 	waitFor(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// Random bytes on a plain TCP connection would parse as ZMTP 1.0 frames
+// (libzmq falls back to it when the greeting lacks the 0xFF signature) and
+// flood the server with junk requests. The ZAP domain makes libzmq refuse
+// pre-3.0 peers, so none of it reaches the server.
+func TestRawTCPJunkNeverBecomesRequests(t *testing.T) {
+	s, zctx := testServer(t, echoMux(), nil)
+	addr := strings.TrimPrefix(s.Endpoint(), "tcp://")
+	for i := 0; i < 50; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		c.Write(bytes.Repeat([]byte{byte(i + 1), 0, 'x', 'y'}, 1024))
+		c.Read(make([]byte, 64))
+		c.Close()
+	}
+	// A real client still gets through, and by then every junk connection
+	// has been handled.
+	c := testConn(t, zctx, s.Endpoint())
+	if _, err := c.Call(ctxT(t, 5*time.Second), OpPing, &PingReq{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.BadRequests != 0 || st.Requests != 1 {
+		t.Fatalf("raw TCP junk reached the server: %+v", st)
+	}
 }

@@ -163,3 +163,17 @@ func ParseRef(b []byte) (blocks.Ref, error) {
 	copy(r[:], b)
 	return r, nil
 }
+
+// InfoRep describes the answering node and its store.
+type InfoRep struct {
+	Header
+	Node       string `msgpack:"node"`
+	Host       string `msgpack:"host"`
+	Version    string `msgpack:"ver"`
+	Endpoint   string `msgpack:"rpc"`
+	Objects    int64  `msgpack:"objects"`
+	Blocks     int64  `msgpack:"blocks"`
+	BlockBytes int64  `msgpack:"block_bytes"`
+	DiskBytes  int64  `msgpack:"disk_bytes"` // Badger's files: tables and value log
+	Uploads    int    `msgpack:"uploads"`    // streamed uploads open
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
@@ -74,6 +75,7 @@ type ServerStats struct {
 type Server struct {
 	cfg      ServerConfig
 	log      zerolog.Logger
+	rejLog   zerolog.Logger // sampled: a flood of junk must not become a flood of log lines
 	router   *zmq.Socket
 	wake     *waker
 	endpoint string
@@ -105,6 +107,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), done: make(chan struct{})}
+	s.rejLog = cfg.Logger.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second})
 	s.out = make(chan outgoing, cfg.MaxInflight+1)
 	if err := s.bind(); err != nil {
 		return nil, err
@@ -136,8 +139,10 @@ func (s *Server) bind() error {
 	if err != nil {
 		return err
 	}
-	err = errors.Join(r.SetRouterMandatory(1), r.SetSndhwm(s.cfg.SendHWM), r.SetRcvhwm(s.cfg.RecvHWM),
+	err = errors.Join(r.SetRouterMandatory(1), r.SetSndhwm(s.cfg.SendHWM), r.SetRcvhwm(s.cfg.RecvHWM), r.SetZapDomain("emerge"),
 		r.SetMaxmsgsize(int64(2*s.cfg.Limits.MaxFrame)))
+	// A ZAP domain makes libzmq refuse ZMTP 1.0/2.0 peers: without it, random
+	// bytes on the port parse as ZMTP 1.0 frames and become junk requests.
 	if err == nil {
 		err = r.Bind(s.cfg.Listen)
 	}
@@ -222,7 +227,7 @@ func (s *Server) send(o outgoing) {
 	}
 	if err != nil {
 		s.nSendErr.Add(1)
-		s.log.Debug().Err(err).Msg("rpc reply not sent (peer gone or queue full)")
+		s.rejLog.Debug().Err(err).Msg("rpc reply not sent: peer gone or queue full (sampled)")
 		return
 	}
 	s.nRep.Add(1)
@@ -266,7 +271,7 @@ func (s *Server) dispatch(frames [][]byte) {
 // reject answers directly from the owner goroutine.
 func (s *Server) reject(rid []byte, m *Message, err error) {
 	s.nBad.Add(1)
-	s.log.Debug().Err(err).Uint64("id", m.ID).Msg("rpc request rejected")
+	s.rejLog.Debug().Err(err).Uint64("id", m.ID).Msg("rpc request rejected (sampled)")
 	head, _ := encodeHeader(errorBody(err), m.Op, m.ID)
 	s.send(outgoing{rid: rid, head: head})
 }
