@@ -1,0 +1,12 @@
+// Package client is emerge's Go client. It talks to one node over the rpc
+// protocol; that node does the network work (finding owners, fetching,
+// replicating).
+//
+//	c, err := client.Dial(ctx, "tcp://127.0.0.1:7700", nil)
+//	ref, err := c.Put(ctx, file, client.PutOptions{})
+//	r, err := c.Get(ctx, ref) // io.ReadCloser, streams block by block
+//
+// Puts stream: at most Window blocks are in flight, so an object of any size
+// passes through a few blocks of memory. Gets stream the same way and verify
+// every block against its id before handing it out.
+package client

@@ -1,0 +1,35 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/emerge-dev/emerge/rpc"
+)
+
+// NodeStatus is a node's identity and store counters.
+type NodeStatus struct {
+	ID         string `json:"id"`
+	Host       string `json:"host"`
+	Version    string `json:"version"`
+	Endpoint   string `json:"rpc"`
+	Objects    int64  `json:"objects"`
+	Blocks     int64  `json:"blocks"`
+	BlockBytes int64  `json:"block_bytes"`
+	DiskBytes  int64  `json:"disk_bytes"`
+	Uploads    int    `json:"uploads_open"`
+}
+
+// Status asks the node for its counters.
+func (c *Client) Status(ctx context.Context) (NodeStatus, error) {
+	m, err := c.call(ctx, rpc.OpInfo, &rpc.Header{}, nil)
+	if err != nil {
+		return NodeStatus{}, fmt.Errorf("info: %w", err)
+	}
+	var r rpc.InfoRep
+	if err := m.Decode(&r); err != nil {
+		return NodeStatus{}, err
+	}
+	return NodeStatus{ID: r.Node, Host: r.Host, Version: r.Version, Endpoint: r.Endpoint, Objects: r.Objects,
+		Blocks: r.Blocks, BlockBytes: r.BlockBytes, DiskBytes: r.DiskBytes, Uploads: r.Uploads}, nil
+}

@@ -1,0 +1,137 @@
+package files
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/internal/bufpool"
+	"github.com/rs/zerolog"
+)
+
+// Config configures a Service. Zero values mean defaults.
+type Config struct {
+	Store      *blocks.Store    // required
+	BlockSize  int              // default block size of a put (default 1 MiB)
+	Replicas   int              // default replica count of a put (default 1)
+	UploadIdle time.Duration    // an upload idle this long is aborted (default 2 min)
+	Logger     zerolog.Logger   // default: silent
+	Now        func() time.Time // default time.Now
+}
+
+func (c *Config) fill() error {
+	if c.Store == nil {
+		return errors.New("files: Store is required")
+	}
+	if c.BlockSize == 0 {
+		c.BlockSize = blocks.DefaultBlockSize
+	}
+	if c.BlockSize < blocks.MinBlockSize || c.BlockSize > blocks.MaxBlockSize {
+		return fmt.Errorf("files: %w: %d", blocks.ErrBadBlockSize, c.BlockSize)
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.Replicas < 1 || c.Replicas > blocks.MaxReplicas {
+		return fmt.Errorf("files: replicas %d outside [1, %d]", c.Replicas, blocks.MaxReplicas)
+	}
+	if c.UploadIdle <= 0 {
+		c.UploadIdle = 2 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Service runs object operations for one node.
+type Service struct {
+	cfg   Config
+	store *blocks.Store
+	log   zerolog.Logger
+	pool  bufpool.Pool
+
+	mu      sync.Mutex
+	uploads map[uint64]*Upload
+	nextID  uint64
+	closed  bool
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// New validates cfg and starts the upload janitor.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: cfg.Store, log: cfg.Logger, uploads: make(map[uint64]*Upload),
+		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{})}
+	s.wg.Add(1)
+	go s.janitor()
+	return s, nil
+}
+
+// Close aborts open uploads and stops the janitor. Safe to call twice.
+func (s *Service) Close() error {
+	s.once.Do(func() {
+		close(s.quit)
+		s.wg.Wait()
+		s.mu.Lock()
+		s.closed = true
+		ups := s.uploads
+		s.uploads = map[uint64]*Upload{}
+		s.mu.Unlock()
+		for _, u := range ups {
+			u.Abort()
+		}
+	})
+	return nil
+}
+
+// BlockSize is the default block size.
+func (s *Service) BlockSize() int { return s.cfg.BlockSize }
+
+// Store is the underlying block store.
+func (s *Service) Store() *blocks.Store { return s.store }
+
+func (s *Service) janitor() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.UploadIdle / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			s.expireUploads()
+		}
+	}
+}
+
+func (s *Service) expireUploads() {
+	cutoff := s.cfg.Now().Add(-s.cfg.UploadIdle)
+	var stale []*Upload
+	s.mu.Lock()
+	for id, u := range s.uploads {
+		if u.idleSince().Before(cutoff) {
+			stale = append(stale, u)
+			delete(s.uploads, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, u := range stale {
+		s.log.Info().Uint64("upload", u.id).Msg("aborting idle upload")
+		u.Abort()
+	}
+}
+
+// Uploads is the number of open uploads.
+func (s *Service) Uploads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.uploads)
+}

@@ -1,0 +1,246 @@
+package files
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emerge-dev/emerge/blocks"
+)
+
+// PutOptions are the options of one put. Zero values take the service's
+// defaults.
+type PutOptions struct {
+	BlockSize   int
+	Replicas    int
+	ContentType string
+	Meta        map[string]string
+}
+
+func (s *Service) normalize(o PutOptions) (PutOptions, error) {
+	if o.BlockSize == 0 {
+		o.BlockSize = s.cfg.BlockSize
+	}
+	if o.Replicas == 0 {
+		o.Replicas = s.cfg.Replicas
+	}
+	if o.BlockSize < blocks.MinBlockSize || o.BlockSize > blocks.MaxBlockSize {
+		return o, fmt.Errorf("%w: %d (allowed %d..%d)", blocks.ErrBadBlockSize, o.BlockSize, blocks.MinBlockSize, blocks.MaxBlockSize)
+	}
+	if o.Replicas < 1 || o.Replicas > blocks.MaxReplicas {
+		return o, fmt.Errorf("%w: replicas %d outside [1, %d]", ErrBadUpload, o.Replicas, blocks.MaxReplicas)
+	}
+	if len(o.ContentType) > blocks.MaxContentType {
+		return o, fmt.Errorf("%w: content type longer than %d bytes", ErrBadUpload, blocks.MaxContentType)
+	}
+	if err := blocks.ValidateMeta(o.Meta); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// Upload is a put in progress. Blocks may arrive in any order and
+// concurrently; each is hashed, pinned (so no delete or sweep can drop it)
+// and stored at once. Nothing is visible until Commit writes the manifest.
+type Upload struct {
+	id   uint64
+	svc  *Service
+	opts PutOptions
+	last atomic.Int64 // unix nanoseconds of the last activity
+
+	writes sync.WaitGroup // Write calls in flight
+
+	mu   sync.Mutex
+	ids  []blocks.ID
+	lens []int
+	done bool
+}
+
+// Begin opens an upload and registers it under its id (for rpc sessions).
+func (s *Service) Begin(opts PutOptions) (*Upload, error) {
+	opts, err := s.normalize(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	s.nextID++
+	u := &Upload{id: s.nextID, svc: s, opts: opts}
+	u.touch()
+	s.uploads[u.id] = u
+	return u, nil
+}
+
+// Upload returns the open upload with that id.
+func (s *Service) Upload(id uint64) (*Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.uploads[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrUploadNotFound, id)
+	}
+	u.touch()
+	return u, nil
+}
+
+func (s *Service) forget(id uint64) {
+	s.mu.Lock()
+	delete(s.uploads, id)
+	s.mu.Unlock()
+}
+
+// ID names the upload.
+func (u *Upload) ID() uint64 { return u.id }
+
+// BlockSize is the size every block but the last must have.
+func (u *Upload) BlockSize() int { return u.opts.BlockSize }
+
+func (u *Upload) touch() { u.last.Store(u.svc.cfg.Now().UnixNano()) }
+
+func (u *Upload) idleSince() time.Time { return time.Unix(0, u.last.Load()) }
+
+// Write stores block seq of the object. Writing the same block twice is
+// harmless; writing different bytes at the same seq is an error.
+func (u *Upload) Write(seq int, data []byte) error {
+	if seq < 0 || seq >= blocks.MaxBlocks {
+		return fmt.Errorf("%w: block %d outside [0, %d)", ErrBadUpload, seq, blocks.MaxBlocks)
+	}
+	if len(data) == 0 || len(data) > u.opts.BlockSize {
+		return fmt.Errorf("%w: block %d has %d bytes, want 1..%d", ErrBadUpload, seq, len(data), u.opts.BlockSize)
+	}
+	if err := u.enter(); err != nil {
+		return err
+	}
+	defer u.writes.Done()
+	u.touch()
+	id := blocks.Sum(data)
+	st := u.svc.store
+	st.Pin(id)
+	if err := u.record(seq, id, len(data)); err != nil {
+		st.Unpin(id)
+		return err
+	}
+	has, err := st.HasBlocks([]blocks.ID{id})
+	if err == nil && !has[0] {
+		err = st.PutBlock(id, data)
+	}
+	if err != nil {
+		return fmt.Errorf("store block %d: %w", seq, err)
+	}
+	return nil
+}
+
+// enter registers a write in flight; Commit and Abort wait for them, so no
+// block lands after its upload was released.
+func (u *Upload) enter() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.done {
+		return fmt.Errorf("%w: %d", ErrUploadNotFound, u.id)
+	}
+	u.writes.Add(1)
+	return nil
+}
+
+// close marks the upload done and waits for writes in flight.
+func (u *Upload) close() bool {
+	u.svc.forget(u.id)
+	u.mu.Lock()
+	was := u.done
+	u.done = true
+	u.mu.Unlock()
+	u.writes.Wait()
+	return !was
+}
+
+// record notes id at seq. An identical repeat releases its own pin: the
+// first write of the block holds one.
+func (u *Upload) record(seq int, id blocks.ID, n int) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for len(u.ids) <= seq {
+		u.ids = append(u.ids, blocks.ID{})
+		u.lens = append(u.lens, 0)
+	}
+	if u.lens[seq] != 0 {
+		if u.ids[seq] != id {
+			return fmt.Errorf("%w: block %d sent twice with different bytes", ErrBadUpload, seq)
+		}
+		u.svc.store.Unpin(id)
+		return nil
+	}
+	u.ids[seq], u.lens[seq] = id, n
+	return nil
+}
+
+// Commit checks that blocks 0..n-1 form an object of size bytes, writes its
+// manifest and returns the ref. The upload is closed whatever the outcome.
+func (u *Upload) Commit(ctx context.Context, n int, size int64) (blocks.Ref, *blocks.Manifest, error) {
+	ids, err := u.finish(n, size)
+	defer u.release(ids)
+	if err != nil {
+		return blocks.Ref{}, nil, err
+	}
+	m := &blocks.Manifest{Size: size, BlockSize: u.opts.BlockSize, Blocks: ids, ContentType: u.opts.ContentType,
+		Meta: u.opts.Meta, Replicas: u.opts.Replicas, Created: u.svc.cfg.Now().UTC()}
+	ref, err := m.Ref()
+	if err != nil {
+		return blocks.Ref{}, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return blocks.Ref{}, nil, err
+	}
+	if err := u.svc.store.Commit(ref, m, blocks.UseOwner); err != nil {
+		return blocks.Ref{}, nil, fmt.Errorf("commit %s: %w", ref.Short(), err)
+	}
+	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Msg("object stored")
+	return ref, m, nil
+}
+
+// finish closes the upload and validates its shape.
+func (u *Upload) finish(n int, size int64) ([]blocks.ID, error) {
+	if !u.close() {
+		return nil, fmt.Errorf("%w: %d", ErrUploadNotFound, u.id)
+	}
+	ids := u.ids
+	if n != len(u.ids) || n != blocks.NumBlocks(size, u.opts.BlockSize) {
+		return ids, fmt.Errorf("%w: %d blocks received, commit says %d blocks and %d bytes", ErrBadUpload, len(u.ids), n, size)
+	}
+	var total int64
+	for i, l := range u.lens {
+		if l == 0 {
+			return ids, fmt.Errorf("%w: block %d missing", ErrBadUpload, i)
+		}
+		if i < n-1 && l != u.opts.BlockSize {
+			return ids, fmt.Errorf("%w: block %d has %d bytes, only the last may be short of %d", ErrBadUpload, i, l, u.opts.BlockSize)
+		}
+		total += int64(l)
+	}
+	if total != size {
+		return ids, fmt.Errorf("%w: blocks hold %d bytes, commit says %d", ErrBadUpload, total, size)
+	}
+	return ids, nil
+}
+
+// release unpins the upload's blocks and drops those no object uses.
+func (u *Upload) release(ids []blocks.ID) {
+	held := ids[:0:0]
+	for i, id := range ids {
+		if u.lens[i] != 0 {
+			held = append(held, id)
+		}
+	}
+	u.svc.store.Release(held...)
+}
+
+// Abort drops the upload; blocks no committed object uses are deleted.
+func (u *Upload) Abort() {
+	if u.close() {
+		u.release(u.ids)
+	}
+}

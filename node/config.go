@@ -1,0 +1,55 @@
+package node
+
+import (
+	"time"
+
+	"github.com/emerge-dev/emerge/internal/units"
+	"github.com/rs/zerolog"
+)
+
+// Config is a node's configuration. Every field has a yaml key, an
+// EMERGE_<KEY> environment variable and a --<key> flag (underscores become
+// dashes); conf/emerge.yaml documents them all. A zero value means the
+// default.
+type Config struct {
+	Listen      string         `yaml:"listen" doc:"rpc endpoint the node binds (ZeroMQ ROUTER); port * picks a free one"`
+	DataDir     string         `yaml:"data_dir" doc:"directory of the Badger store and the node's id"`
+	BlockSize   units.ByteSize `yaml:"block_size" doc:"default block size of a put, 64KiB..64MiB"`
+	Replicas    int            `yaml:"replicas" doc:"default number of durable copies of each block"`
+	SyncWrites  bool           `yaml:"sync_writes" doc:"fsync every commit: survives power loss, costs ~0.4 ms per put; without it a put survives a process crash"`
+	UploadIdle  time.Duration  `yaml:"upload_idle" doc:"a streamed upload that receives nothing for this long is aborted and its blocks dropped"`
+	MaxInflight int            `yaml:"max_inflight" doc:"requests served concurrently; more are answered 'unavailable'"`
+	HostID      string         `yaml:"host_id" doc:"identifies this machine to local clients (shared memory); default derived from /etc/machine-id and the hostname"`
+
+	ValueLogFileSize units.ByteSize `yaml:"value_log_file_size" doc:"Badger value-log file size; smaller files let deleted blocks be reclaimed sooner"`
+	MemTableSize     units.ByteSize `yaml:"memtable_size" doc:"Badger memtable size"`
+	BlockCacheSize   units.ByteSize `yaml:"block_cache_size" doc:"Badger block cache size"`
+	GCInterval       time.Duration  `yaml:"gc_interval" doc:"period of value-log GC and the orphan-block sweep; negative disables"`
+
+	LogLevel  string `yaml:"log_level" doc:"debug, info, warn or error"`
+	LogFormat string `yaml:"log_format" doc:"auto (console on a terminal, JSON otherwise), console or json"`
+
+	// Logger receives the node's logs; the CLI builds it from LogLevel and
+	// LogFormat. Default: silent.
+	Logger zerolog.Logger `yaml:"-"`
+}
+
+// DefaultConfig returns the defaults: one node on loopback, data under
+// ./emerge-data.
+func DefaultConfig() Config {
+	return Config{
+		Listen:           "tcp://127.0.0.1:7700",
+		DataDir:          "./emerge-data",
+		BlockSize:        1 << 20,
+		Replicas:         1,
+		UploadIdle:       2 * time.Minute,
+		MaxInflight:      512,
+		ValueLogFileSize: 256 << 20,
+		MemTableSize:     32 << 20,
+		BlockCacheSize:   32 << 20,
+		GCInterval:       5 * time.Minute,
+		LogLevel:         "info",
+		LogFormat:        "auto",
+		Logger:           zerolog.Nop(),
+	}
+}

@@ -1,0 +1,121 @@
+package node
+
+import (
+	"context"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/files"
+	"github.com/emerge-dev/emerge/rpc"
+)
+
+// Version is the build version reported by Ping; the CLI sets it at link time.
+var Version = "dev"
+
+// maxInline caps PutObject: bigger objects use the streamed upload.
+const maxInline = 16 << 20
+
+func (n *Node) mux() *rpc.Mux {
+	m := rpc.NewMux()
+	m.Handle(rpc.OpPing, n.ping)
+	m.Handle(rpc.OpPutObject, n.putObject)
+	m.Handle(rpc.OpPutStart, n.putStart)
+	m.Handle(rpc.OpPutData, n.putData)
+	m.Handle(rpc.OpPutCommit, n.putCommit)
+	m.Handle(rpc.OpPutAbort, n.putAbort)
+	m.Handle(rpc.OpGetObject, n.getObject)
+	m.Handle(rpc.OpStat, n.stat)
+	m.Handle(rpc.OpDelete, n.delete)
+	m.Handle(rpc.OpList, n.list)
+	m.Handle(rpc.OpInfo, n.info)
+	return m
+}
+
+func (n *Node) ping(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	return &rpc.Reply{Body: &rpc.PingRep{Node: n.id, Host: n.host, Version: Version,
+		BlockSize: int(n.cfg.BlockSize), MaxInline: maxInline}}, nil
+}
+
+func (n *Node) info(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	st, err := n.store.Stats()
+	if err != nil {
+		return nil, err
+	}
+	return &rpc.Reply{Body: &rpc.InfoRep{Node: n.id, Host: n.host, Version: Version, Endpoint: n.server.Endpoint(),
+		Objects: st.Objects, Blocks: st.Blocks, BlockBytes: st.BlockBytes, DiskBytes: st.LSMBytes + st.VlogBytes,
+		Uploads: n.files.Uploads()}}, nil
+}
+
+func (n *Node) stat(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	ref, err := decodeRef(m)
+	if err != nil {
+		return nil, err
+	}
+	info, err := n.files.Stat(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	wi := objectInfo(ref, info.Manifest)
+	wi.Local = info.Local
+	return &rpc.Reply{Body: &rpc.StatRep{Info: wi}}, nil
+}
+
+func (n *Node) delete(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	ref, err := decodeRef(m)
+	if err != nil {
+		return nil, err
+	}
+	freed, err := n.files.Delete(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &rpc.Reply{Body: &rpc.DeleteRep{Freed: freed}}, nil
+}
+
+func (n *Node) list(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	var req rpc.ListReq
+	if err := m.Decode(&req); err != nil {
+		return nil, err
+	}
+	var after blocks.Ref
+	if len(req.After) > 0 {
+		var err error
+		if after, err = rpc.ParseRef(req.After); err != nil {
+			return nil, err
+		}
+	}
+	limit := req.Limit
+	if limit <= 0 || limit > rpc.MaxListLimit {
+		limit = rpc.MaxListLimit
+	}
+	objs, err := n.files.List(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	rep := &rpc.ListRep{Items: make(rpc.ObjectInfos, len(objs))}
+	for i, o := range objs {
+		rep.Items[i] = rpc.ObjectInfo{Ref: o.Ref[:], Size: o.Size, BlockSize: o.BlockSize, Blocks: o.Blocks,
+			Replicas: o.Replicas, Created: o.Created.UnixNano(), ContentType: o.ContentType}
+	}
+	if len(objs) == limit {
+		last := objs[len(objs)-1].Ref
+		rep.Next = last[:]
+	}
+	return &rpc.Reply{Body: rep}, nil
+}
+
+func decodeRef(m *rpc.Message) (blocks.Ref, error) {
+	var req rpc.RefReq
+	if err := m.Decode(&req); err != nil {
+		return blocks.Ref{}, err
+	}
+	return rpc.ParseRef(req.Ref)
+}
+
+func objectInfo(ref blocks.Ref, man *blocks.Manifest) rpc.ObjectInfo {
+	return rpc.ObjectInfo{Ref: ref[:], Size: man.Size, BlockSize: man.BlockSize, Blocks: len(man.Blocks),
+		Replicas: man.Replicas, Created: man.Created.UnixNano(), ContentType: man.ContentType, Meta: man.Meta}
+}
+
+func putOptions(p rpc.PutParams) files.PutOptions {
+	return files.PutOptions{BlockSize: p.BlockSize, Replicas: p.Replicas, ContentType: p.ContentType, Meta: p.Meta}
+}

@@ -1,0 +1,96 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"io"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/rpc"
+)
+
+// putWindow is the number of PutData requests a client may keep in flight.
+const putWindow = 8
+
+func (n *Node) putObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	var req rpc.PutObjectReq
+	if err := m.Decode(&req); err != nil {
+		return nil, err
+	}
+	var total int64
+	readers := make([]io.Reader, len(m.Data))
+	for i, d := range m.Data {
+		total += int64(len(d))
+		readers[i] = bytes.NewReader(d)
+	}
+	if total > maxInline {
+		return nil, rpc.Errorf(rpc.ErrTooLarge, "put_object of %d bytes, limit %d: use a streamed upload", total, maxInline)
+	}
+	ref, man, err := n.files.Put(ctx, io.MultiReader(readers...), putOptions(req.PutParams))
+	if err != nil {
+		return nil, err
+	}
+	return putReply(ref, man), nil
+}
+
+func (n *Node) putStart(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	var req rpc.PutStartReq
+	if err := m.Decode(&req); err != nil {
+		return nil, err
+	}
+	u, err := n.files.Begin(putOptions(req.PutParams))
+	if err != nil {
+		return nil, err
+	}
+	return &rpc.Reply{Body: &rpc.PutStartRep{Upload: u.ID(), BlockSize: u.BlockSize(), Window: putWindow}}, nil
+}
+
+func (n *Node) putData(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	var req rpc.PutDataReq
+	if err := m.Decode(&req); err != nil {
+		return nil, err
+	}
+	u, err := n.files.Upload(req.Upload)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range m.Data {
+		if err := u.Write(req.Seq+i, d); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (n *Node) putCommit(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	var req rpc.PutCommitReq
+	if err := m.Decode(&req); err != nil {
+		return nil, err
+	}
+	u, err := n.files.Upload(req.Upload)
+	if err != nil {
+		return nil, err
+	}
+	ref, man, err := u.Commit(ctx, req.Blocks, req.Size)
+	if err != nil {
+		return nil, err
+	}
+	return putReply(ref, man), nil
+}
+
+func (n *Node) putAbort(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	var req rpc.PutAbortReq
+	if err := m.Decode(&req); err != nil {
+		return nil, err
+	}
+	u, err := n.files.Upload(req.Upload)
+	if err != nil {
+		return nil, err
+	}
+	u.Abort()
+	return nil, nil
+}
+
+func putReply(ref blocks.Ref, m *blocks.Manifest) *rpc.Reply {
+	return &rpc.Reply{Body: &rpc.PutRep{Ref: ref[:], Size: m.Size, Blocks: len(m.Blocks)}}
+}

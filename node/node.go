@@ -1,0 +1,165 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/files"
+	"github.com/emerge-dev/emerge/internal/hostid"
+	"github.com/emerge-dev/emerge/rpc"
+	zmq "github.com/pebbe/zmq4"
+	"github.com/rs/zerolog"
+)
+
+// Node is one emerge daemon: a block store, the object service and the rpc
+// server that exposes them.
+type Node struct {
+	cfg Config
+	log zerolog.Logger
+
+	id, host string
+	zctx     *zmq.Context
+	store    *blocks.Store
+	files    *files.Service
+	server   *rpc.Server
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+}
+
+// New validates cfg and fills its defaults. Start brings the node up.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.HostID == "" {
+		cfg.HostID = hostid.Get()
+	}
+	return &Node{cfg: cfg, log: cfg.Logger, host: cfg.HostID}, nil
+}
+
+// Start opens the store and binds the rpc socket. On error everything opened
+// so far is closed again.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started || n.closed {
+		return errors.New("node: Start called twice or after Close")
+	}
+	n.started = true
+	if err := n.start(ctx); err != nil {
+		n.shutdown()
+		return err
+	}
+	n.log = n.log.With().Str("node", n.id).Logger()
+	n.log.Info().Str("rpc", n.server.Endpoint()).Str("data", n.cfg.DataDir).Msg("node started")
+	return nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("node: data dir: %w", err)
+	}
+	var err error
+	n.store, err = blocks.OpenStore(blocks.StoreConfig{
+		Dir: filepath.Join(n.cfg.DataDir, "store"), SyncWrites: n.cfg.SyncWrites,
+		ValueLogFileSize: int64(n.cfg.ValueLogFileSize), MemTableSize: int64(n.cfg.MemTableSize),
+		BlockCacheSize: int64(n.cfg.BlockCacheSize), GCInterval: n.cfg.GCInterval,
+		Logger: n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("node: open store in %s: %w", n.cfg.DataDir, err)
+	}
+	if n.id, err = loadOrCreateID(n.store); err != nil {
+		return err
+	}
+	n.files, err = files.New(files.Config{Store: n.store, BlockSize: int(n.cfg.BlockSize), Replicas: n.cfg.Replicas,
+		UploadIdle: n.cfg.UploadIdle, Logger: n.log.With().Str("component", "files").Logger()})
+	if err != nil {
+		return err
+	}
+	if n.zctx, err = zmq.NewContext(); err != nil {
+		return fmt.Errorf("node: zmq context: %w", err)
+	}
+	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: n.mux(),
+		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger()})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	return nil
+}
+
+// loadOrCreateID returns the node's id, kept in the store so that it is
+// stable across restarts.
+func loadOrCreateID(st *blocks.Store) (string, error) {
+	b, err := st.GetMeta("node_id")
+	if err == nil {
+		return string(b), nil
+	}
+	if !errors.Is(err, blocks.ErrNotFound) {
+		return "", fmt.Errorf("node: read id: %w", err)
+	}
+	var raw [8]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(raw[:])
+	if err := st.PutMeta("node_id", []byte(id)); err != nil {
+		return "", fmt.Errorf("node: write id: %w", err)
+	}
+	return id, nil
+}
+
+// Close stops serving, then closes the object service and the store. Safe to
+// call twice.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	err := n.shutdown()
+	n.log.Info().Msg("node stopped")
+	return err
+}
+
+func (n *Node) shutdown() error {
+	var errs []error
+	if n.server != nil {
+		errs = append(errs, n.server.Close())
+	}
+	if n.files != nil {
+		errs = append(errs, n.files.Close())
+	}
+	if n.zctx != nil {
+		errs = append(errs, n.zctx.Term())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ID is the node's stable id.
+func (n *Node) ID() string { return n.id }
+
+// HostID identifies the machine.
+func (n *Node) HostID() string { return n.host }
+
+// Endpoint is the bound rpc endpoint (port resolved).
+func (n *Node) Endpoint() string { return n.server.Endpoint() }
+
+// Store gives tests and tools direct access to the node's block store.
+func (n *Node) Store() *blocks.Store { return n.store }
+
+// Config returns the node's effective configuration.
+func (n *Node) Config() Config { return n.cfg }
