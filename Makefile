@@ -1,0 +1,64 @@
+# emerge — build, test, benchmark. `make help` lists the targets.
+
+GO       ?= go
+BIN      := bin/emerge
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION)
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Packages with concurrency: `make test` runs these under the race detector.
+RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./internal/...
+
+export CGO_ENABLED := 1
+
+.PHONY: all help deps build test test-quick race vet fmt bench bench-redis fuzz demo run clean
+
+all: build
+
+help:
+	@echo "make demo        build, start a local node, put and get a file, stop"
+	@echo "make run         build and run one node in the foreground (./emerge-data)"
+	@echo "make test        vet + all tests + race detector on the concurrent packages"
+	@echo "make test-quick  all tests, no race detector"
+	@echo "make race        every package under the race detector (slow)"
+	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
+	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
+	@echo "make deps        install libzmq and pkg-config when missing (apt-get)"
+
+# libzmq is the one system dependency (pebbe/zmq4 links it through cgo).
+deps:
+	@if ! pkg-config --exists libzmq 2>/dev/null; then \
+		echo "installing libzmq3-dev and pkg-config"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q libzmq3-dev pkg-config; \
+	fi
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/emerge
+
+vet: deps
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+test: vet build
+	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+
+test-quick: build
+	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+
+race: build
+	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 60m ./...
+
+bench: build
+	bash bench/run.sh
+
+fuzz: deps
+	bash scripts/fuzz.sh $${FUZZTIME:-30s}
+
+demo: build
+	bash scripts/demo.sh $(CURDIR)/$(BIN)
+
+run: build
+	./$(BIN) node --config conf/emerge.yaml
+
+clean:
+	rm -rf bin emerge-data

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/emerge-dev/emerge/client"
+	"github.com/emerge-dev/emerge/internal/units"
+	"github.com/spf13/cobra"
+)
+
+type putOptions struct {
+	blockSize   units.ByteSize
+	replicas    int
+	contentType string
+	meta        []string
+}
+
+func newPutCmd(g *globals) *cobra.Command {
+	o := &putOptions{}
+	c := &cobra.Command{
+		Use:   "put FILE|-",
+		Short: "store a file (or stdin with -) and print its ref",
+		Args:  exactArgs(1, "one FILE, or - for stdin"),
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
+	}
+	f := c.Flags()
+	f.Var(&o.blockSize, "block-size", "block size, 64KiB..64MiB (default: the node's)")
+	f.IntVar(&o.replicas, "replicas", 0, "durable copies of each block (default: the node's)")
+	f.StringVar(&o.contentType, "content-type", "", "content type recorded in the manifest")
+	f.StringArrayVar(&o.meta, "meta", nil, "metadata KEY=VALUE (repeatable)")
+	return c
+}
+
+func (o *putOptions) run(cmd *cobra.Command, g *globals, name string) error {
+	opts, err := o.clientOptions()
+	if err != nil {
+		return err
+	}
+	in, size, err := openInput(name, g)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	c, err := g.dial(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	bar := newProgress(cmd.ErrOrStderr(), "put", size)
+	opts.Progress = bar.set
+	ref, err := c.Put(cmd.Context(), in, opts)
+	bar.finish(err == nil)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(cmd.OutOrStdout(), map[string]any{"ref": ref.String(), "size": bar.done()})
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), ref)
+	return nil
+}
+
+func (o *putOptions) clientOptions() (client.PutOptions, error) {
+	opts := client.PutOptions{BlockSize: int(o.blockSize), Replicas: o.replicas, ContentType: o.contentType}
+	if len(o.meta) > 0 {
+		opts.Meta = make(map[string]string, len(o.meta))
+	}
+	for _, kv := range o.meta {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return opts, usagef("--meta %q: want KEY=VALUE", kv)
+		}
+		opts.Meta[k] = v
+	}
+	return opts, nil
+}
+
+// openInput opens FILE or stdin and returns its size (-1 when unknown).
+func openInput(name string, g *globals) (io.ReadCloser, int64, error) {
+	if name == "-" {
+		return io.NopCloser(g.stdin), -1, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, usagef("cannot read %s: %w", name, unwrapPath(err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, usagef("cannot read %s: %w", name, unwrapPath(err))
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, 0, usagef("cannot read %s: is a directory", name)
+	}
+	return f, st.Size(), nil
+}
+
+// unwrapPath drops the path from *os.PathError, which the message names already.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
