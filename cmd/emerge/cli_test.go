@@ -12,6 +12,8 @@ import (
 
 	"github.com/emerge-dev/emerge/internal/nodetest"
 	"github.com/emerge-dev/emerge/internal/testdata"
+	"github.com/emerge-dev/emerge/internal/tmpfs"
+	"github.com/emerge-dev/emerge/node"
 )
 
 type cliResult struct {
@@ -168,4 +170,23 @@ func TestCLINodeRejectsBadConfig(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stderr, "block_size") {
 		t.Fatalf("bad block size: %+v", r)
 	}
+}
+
+func TestCLINoSpaceExitCode(t *testing.T) {
+	dir := tmpfs.Mount(t, "40m")
+	n := nodetest.Start(t, func(c *node.Config) {
+		c.DataDir = dir
+		c.ValueLogFileSize, c.MemTableSize, c.BlockCacheSize = 2<<20, 2<<20, 1<<20
+	})
+	for i := 0; i < 100; i++ {
+		r := runCLI(t, testdata.Bytes(uint64(i), 3<<20), "--node="+n.Endpoint(), "put", "-")
+		if r.code == 0 {
+			continue
+		}
+		if r.code != exitNoSpace || !strings.Contains(r.stderr, "no space") || strings.Count(r.stderr, "\n") != 1 {
+			t.Fatalf("put on a full disk: %+v", r)
+		}
+		return
+	}
+	t.Fatal("the disk never filled")
 }
