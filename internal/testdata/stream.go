@@ -20,7 +20,9 @@ type Stream struct {
 }
 
 // New returns a stream of n bytes for seed.
-func New(seed uint64, n int64) *Stream { return &Stream{state: seed*0x9E3779B97F4A7C15 + 1, left: n, off: 8} }
+func New(seed uint64, n int64) *Stream {
+	return &Stream{state: seed*0x9E3779B97F4A7C15 + 1, left: n, off: 8}
+}
 
 // Read fills p with the next bytes (xorshift64*, fast and good enough).
 func (s *Stream) Read(p []byte) (int, error) {
