@@ -21,12 +21,42 @@ const (
 	OpDelete    Op = 9  // delete an object
 	OpList      Op = 10 // page through objects
 	OpInfo      Op = 11 // the node's identity and store counters
+
+	// Peer network: node to node.
+	OpJoin        Op = 12 // a newcomer's record in, the member table out
+	OpRegistry    Op = 13 // the member table (snapshot bytes), for digest mismatches
+	OpMembers     Op = 14 // members with this node's view of their liveness, and recent events
+	OpIHave       Op = 15 // answer to a who-has broadcast: which of the ids the sender holds
+	OpPutBlocks   Op = 16 // push blocks to a placement owner during a put
+	OpGetBlocks   Op = 17 // blocks by id, from this node's store only (never fetches)
+	OpGetManifest Op = 18 // a manifest record by ref, from this node only
+	OpPutManifest Op = 19 // commit a manifest at a holder (after PutBlocks)
+	OpForget      Op = 20 // apply a delete (tombstone, drop blocks) on this node
+	OpTombstones  Op = 21 // tombstones newer than a time, for a node catching up
+	OpLocate      Op = 22 // which members hold which blocks of an object (diagnostics)
+
+	// Shared memory (same machine only).
+	OpShmGet    Op = 30 // make an object hot; reply with its file name
+	OpShmCreate Op = 31 // an upload file of a given size for a local put
+	OpShmSeal   Op = 32 // persist a filled upload file as an object
+	OpShmAbort  Op = 33 // drop an upload file
+	OpShmClose  Op = 34 // a client is done with a view (lease bookkeeping)
+
+	// Groups and prefetch.
+	OpGroup          Op = 40 // join or leave a group on the answering node
+	OpPrefetch       Op = 41 // start spreading an object to groups or nodes
+	OpPrefetchStatus Op = 42 // per-node progress of a prefetch
 )
 
 var opNames = map[Op]string{
 	OpPing: "ping", OpPutObject: "put_object", OpPutStart: "put_start", OpPutData: "put_data",
 	OpPutCommit: "put_commit", OpPutAbort: "put_abort", OpGetObject: "get_object", OpStat: "stat",
 	OpDelete: "delete", OpList: "list", OpInfo: "info",
+	OpJoin: "join", OpRegistry: "registry", OpMembers: "members", OpIHave: "ihave", OpPutBlocks: "put_blocks",
+	OpGetBlocks: "get_blocks", OpGetManifest: "get_manifest", OpPutManifest: "put_manifest", OpForget: "forget",
+	OpTombstones: "tombstones", OpLocate: "locate",
+	OpShmGet: "shm_get", OpShmCreate: "shm_create", OpShmSeal: "shm_seal", OpShmAbort: "shm_abort", OpShmClose: "shm_close",
+	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status",
 }
 
 func (o Op) String() string {
