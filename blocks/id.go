@@ -4,7 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // IDSize is the length in bytes of a block id and of a ref.

@@ -3,7 +3,7 @@ package registry
 import (
 	"encoding/binary"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // Digest returns a 64-bit hash of the gossiped table: every field of every
@@ -18,7 +18,7 @@ func (r *Registry) Digest() uint64 {
 	if r.digestOK {
 		return r.digest
 	}
-	h := blake3.New(8, nil)
+	h := blake3.New()
 	buf := binary.AppendUvarint(make([]byte, 0, 512), uint64(len(r.table)))
 	for _, id := range r.sortedIDsLocked() {
 		buf = appendRecord(buf, r.table[id].m)

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // Get hashes /etc/machine-id (or the D-Bus copy), the kernel boot id and the
@@ -19,7 +19,7 @@ func Get() string {
 	if v := os.Getenv("EMERGE_HOST_ID"); v != "" {
 		return v
 	}
-	h := blake3.New(16, nil)
+	h := blake3.New()
 	for _, p := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/random/boot_id"} {
 		if b, err := os.ReadFile(p); err == nil {
 			h.Write([]byte(strings.TrimSpace(string(b))))
@@ -27,5 +27,5 @@ func Get() string {
 	}
 	name, _ := os.Hostname()
 	h.Write([]byte(name))
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

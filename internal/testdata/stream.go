@@ -8,7 +8,7 @@ import (
 	"hash"
 	"io"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // Stream yields n bytes determined by seed.
@@ -60,7 +60,7 @@ func Bytes(seed uint64, n int) []byte {
 type Digest struct{ h hash.Hash }
 
 // NewDigest returns an empty digest.
-func NewDigest() *Digest { return &Digest{h: blake3.New(32, nil)} }
+func NewDigest() *Digest { return &Digest{h: blake3.New()} }
 
 func (d *Digest) Write(p []byte) (int, error) { return d.h.Write(p) }
 
