@@ -48,8 +48,9 @@ func (s *Store) Reserve(ref Ref, ids []ID, use Use) error {
 // m.Created fails the commit with ErrDeleted, so a fetch that started before
 // a delete cannot bring the object back; a later Created (a fresh put)
 // clears the tombstone. Committing a ref again merges: the larger Replicas,
-// the later Created, the stronger Use. Block lengths are not checked
-// against the manifest.
+// the later Created, the stronger Use; it checks the blocks and writes the
+// uses again (after CommitHeld, this is how an object becomes whole). Block
+// lengths are not checked against the manifest.
 func (s *Store) Commit(ref Ref, m *Manifest, use Use) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -64,7 +65,7 @@ func (s *Store) Commit(ref Ref, m *Manifest, use Use) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, err := s.planCommit(ref, m, use)
-	if err != nil || p.noop {
+	if err != nil {
 		return err
 	}
 	if err := s.applyCommit(ref, p); err != nil {
@@ -92,9 +93,7 @@ type commitPlan struct {
 	m         *Manifest // merged with the stored manifest, if any
 	use       Use
 	isNew     bool // no manifest was stored
-	usesDone  bool // stored uses already carry p.use
 	clearTomb bool
-	noop      bool // nothing would change
 }
 
 func (s *Store) planCommit(ref Ref, m *Manifest, use Use) (p commitPlan, err error) {
@@ -127,8 +126,6 @@ func (p *commitPlan) merge(old *Manifest, oldUse Use) {
 	}
 	p.m, p.isNew = &mm, false
 	p.use = stronger(p.use, oldUse)
-	p.usesDone = p.use == oldUse
-	p.noop = p.usesDone && !p.clearTomb && mm.Replicas == old.Replicas && mm.Created.Equal(old.Created)
 }
 
 func (s *Store) applyCommit(ref Ref, p commitPlan) error {
@@ -139,16 +136,16 @@ func (s *Store) applyCommit(ref Ref, p commitPlan) error {
 	if int64(len(rec))+1 > s.cfg.maxValue() {
 		return fmt.Errorf("%w: record of %d bytes, this store takes at most %d", ErrBadManifest, len(rec), s.cfg.maxValue())
 	}
-	if !p.usesDone {
-		if err := s.space.take(int64(len(p.m.Blocks))*useRecordBytes + int64(len(rec))); err != nil {
-			return err
-		}
-		if err := s.checkBlocks(p.m.Blocks); err != nil {
-			return err
-		}
-		if err := s.writeUses(ref, p.m.Blocks, p.use); err != nil {
-			return err
-		}
+	// A stored manifest does not prove its blocks are here (CommitHeld
+	// stores partial objects), so a re-commit checks and writes it all.
+	if err := s.space.take(int64(len(p.m.Blocks))*useRecordBytes + int64(len(rec))); err != nil {
+		return err
+	}
+	if err := s.checkBlocks(p.m.Blocks); err != nil {
+		return err
+	}
+	if err := s.writeUses(ref, p.m.Blocks, p.use); err != nil {
+		return err
 	}
 	return mapErr(s.db.Update(func(txn *badger.Txn) error {
 		if p.clearTomb {

@@ -64,7 +64,8 @@ type StoreConfig struct {
 	// 4×MemTableSize (640 MiB with the defaults); negative disables.
 	DiskReserve int64
 	// Logger receives the store's logs and Badger's warnings and errors
-	// (Badger's info and debug lines are dropped). Default: zerolog.Nop().
+	// (Badger's info and debug lines are dropped). Default: zerolog.Nop()
+	// (the zero value logs nothing).
 	Logger zerolog.Logger
 	// Clock returns the current time; default time.Now. Tests inject one.
 	Clock func() time.Time
@@ -136,8 +137,8 @@ func (c *StoreConfig) badgerOptions() badger.Options {
 		WithMemTableSize(c.MemTableSize).
 		WithBlockCacheSize(c.BlockCacheSize).
 		WithMetricsEnabled(false).
+		WithDetectConflicts(true).  // PutBlock relies on it to keep the counters exact
 		WithCompactL0OnClose(true). // compaction is what tells value-log GC about deletes
-
 		WithLogger(badgerLogger{c.Logger.With().Str("component", "badger").Logger()})
 	if c.InMemory {
 		// In memory, Badger refuses any value above the threshold.

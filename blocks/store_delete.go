@@ -17,7 +17,9 @@ const removeChunk = 1024
 // the bytes of the removed blocks. The tombstone is written even when ref
 // has no manifest here, so a fetch finishing later cannot bring it back;
 // Delete then returns ErrNotFound. A tombstone keeps the latest time it was
-// given.
+// given. A manifest created after at stays: the object was put again after
+// the delete (a delete that travelled slowly must not remove a newer put),
+// and Delete returns 0, nil.
 //
 // Steps run in this order so a crash between any two leaves nothing
 // visible that lacks blocks: tombstone + manifest, then uses, then blocks
@@ -32,9 +34,12 @@ func (s *Store) Delete(ref Ref, at time.Time) (freed int64, err error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.unlink(ref, at)
+	m, newer, err := s.unlink(ref, at)
 	if err != nil {
 		return 0, fmt.Errorf("blocks: delete %s: %w", ref.Short(), err)
+	}
+	if newer {
+		return 0, nil
 	}
 	if m == nil {
 		return 0, fmt.Errorf("%w: object %s", ErrNotFound, ref.Short())
@@ -49,8 +54,9 @@ func (s *Store) Delete(ref Ref, at time.Time) (freed int64, err error) {
 }
 
 // unlink writes the tombstone and removes the manifest in one transaction,
-// returning the manifest it removed (nil if there was none).
-func (s *Store) unlink(ref Ref, at time.Time) (m *Manifest, err error) {
+// returning the manifest it removed (nil if there was none); newer reports
+// a manifest created after at, which is kept.
+func (s *Store) unlink(ref Ref, at time.Time) (m *Manifest, newer bool, err error) {
 	err = s.db.Update(func(txn *badger.Txn) error {
 		old, dead, err := getTime(txn, tombKey(ref))
 		if err != nil {
@@ -65,9 +71,13 @@ func (s *Store) unlink(ref Ref, at time.Time) (m *Manifest, err error) {
 		if m, _, err = getManifest(txn, ref); err != nil || m == nil {
 			return err
 		}
+		if m.Created.After(at) {
+			newer = true
+			return nil
+		}
 		return txn.Delete(manifestKey(ref))
 	})
-	return m, mapErr(err)
+	return m, newer, mapErr(err)
 }
 
 func (s *Store) deleteUses(ref Ref, ids []ID) error {
@@ -76,8 +86,8 @@ func (s *Store) deleteUses(ref Ref, ids []ID) error {
 	}, nil)
 }
 
-// removeUnused deletes those of ids (sorted, distinct) that are stored and
-// have no use and no pin. The caller holds s.mu, so no use can appear
+// removeUnused deletes those of ids (any order, repeats allowed) that are
+// stored and have no use and no pin. The caller holds s.mu, so no use can appear
 // meanwhile; the pin lock is held across each removal transaction, so a Pin
 // that returns before a removal commits keeps its block. A removal that
 // conflicts with a concurrent PutBlock is skipped: the next Sweep retries.

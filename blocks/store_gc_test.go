@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -94,7 +93,7 @@ func TestSweepAfterInterruptedDelete(t *testing.T) {
 	o := newObject(t, randomBlocks(newRand(t), 2, 9), clock.Now())
 	putObject(t, s, o, UseOwner)
 	s.mu.Lock()
-	if _, err := s.unlink(o.ref, clock.Now()); err != nil {
+	if _, _, err := s.unlink(o.ref, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s.mu.Unlock()
@@ -344,8 +343,4 @@ func concurrentStep(t *testing.T, s *Store, rng *rand.Rand, pool [][]byte, clock
 	mu.Lock()
 	live[o.ref] = o
 	mu.Unlock()
-}
-
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
 }

@@ -98,7 +98,7 @@ func (h *modelHarness) step() string {
 		weight int
 		run    func()
 	}{
-		{"put", 26, h.opPut}, {"recommit", 8, h.opRecommit}, {"delete", 22, h.opDelete},
+		{"put", h.putWeight(), h.opPut}, {"recommit", 8, h.opRecommit}, {"delete", 22, h.opDelete},
 		{"get", 8, h.opGet}, {"pin", 8, h.opPin}, {"unpin", 6, h.opUnpin}, {"reserve", 7, h.opReserve},
 		{"stray", 5, h.opStray}, {"sweep", 8, h.opSweep}, {"reopen", 3, h.opReopen},
 	}
@@ -116,6 +116,15 @@ func (h *modelHarness) step() string {
 		n -= o.weight
 	}
 	panic("unreachable")
+}
+
+// putWeight keeps the number of live objects around 40, so that blocks
+// keep falling out of use and pins keep mattering in long runs.
+func (h *modelHarness) putWeight() int {
+	if len(h.model.live) >= 40 {
+		return 5
+	}
+	return 26
 }
 
 // buildObject draws blocks from the shared pools, so objects share blocks.
@@ -248,6 +257,9 @@ func (md *storeModel) delete(ref Ref, at time.Time) (int64, error) {
 	obj, ok := md.live[ref]
 	if !ok {
 		return 0, ErrNotFound
+	}
+	if obj.m.Created.After(at) {
+		return 0, nil // put again after the delete: the newer put stays
 	}
 	delete(md.live, ref)
 	for _, id := range obj.m.Blocks {
@@ -419,8 +431,15 @@ func (h *modelHarness) check(when string) {
 		}
 		readObject(h.t, h.s, obj.o)
 	}
-	for _, ref := range h.refs {
-		h.checkDead(when, ref)
+	// Every known ref now and then, a sample otherwise.
+	if h.ops["check"]++; h.ops["check"]%50 == 0 {
+		for _, ref := range h.refs {
+			h.checkDead(when, ref)
+		}
+	} else {
+		for i := 0; i < 20 && len(h.refs) > 0; i++ {
+			h.checkDead(when, h.refs[h.rng.IntN(len(h.refs))])
+		}
 	}
 	h.checkBlocks(when)
 }

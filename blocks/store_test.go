@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 func TestStoreConfigValidation(t *testing.T) {
@@ -272,5 +275,20 @@ func TestStoreStats(t *testing.T) {
 	}
 	if st.Objects != 1 || st.Blocks != 4 || st.BlockBytes != o.m.Size || st.Pinned != 2 || st.VlogBytes <= 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestBadgerLoggerLevels(t *testing.T) {
+	var buf bytes.Buffer
+	l := badgerLogger{zerolog.New(&buf)}
+	l.Infof("compaction %d", 1)
+	l.Debugf("detail")
+	if buf.Len() != 0 {
+		t.Fatalf("info/debug reached the log: %s", buf.String())
+	}
+	l.Warningf("slow %s\n", "disk")
+	l.Errorf("broken")
+	if out := buf.String(); !strings.Contains(out, `"level":"warn","message":"slow disk"`) || !strings.Contains(out, `"level":"error"`) {
+		t.Fatalf("log: %s", out)
 	}
 }

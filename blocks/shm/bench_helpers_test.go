@@ -18,8 +18,27 @@ func benchSize() int64 {
 }
 
 // heldLimit bounds the fresh files a fill benchmark keeps until it ends.
-// Keeping them stops later fresh files from landing on just-freed pages.
 const heldLimit = 4 << 30
+
+// held keeps a fill benchmark's fresh files until it ends, so that later
+// fresh files do not land on their just-freed pages. Past heldLimit it
+// frees the oldest, and says so: later fresh figures may be optimistic.
+type held struct {
+	b       *testing.B
+	release []func()
+	sizes   []int64
+	bytes   int64
+}
+
+func (h *held) add(n int64, release func()) {
+	h.release, h.sizes, h.bytes = append(h.release, release), append(h.sizes, n), h.bytes+n
+	for h.bytes > heldLimit && len(h.release) > 1 {
+		h.b.Log("fresh files over the held limit: later fresh figures may be optimistic")
+		h.release[0]()
+		h.bytes -= h.sizes[0]
+		h.release, h.sizes = h.release[1:], h.sizes[1:]
+	}
+}
 
 // touched returns n bytes already written once, so that copies into or out
 // of them run at memory speed.
