@@ -33,7 +33,7 @@ func (s *Service) Put(ctx context.Context, r io.Reader, opts PutOptions) (blocks
 			break
 		}
 		if err == nil {
-			err = u.Write(n, b)
+			err = u.Write(ctx, n, b)
 		} else {
 			err = fmt.Errorf("read input: %w", err)
 		}

@@ -2,11 +2,14 @@ package files
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/internal/bufpool"
+	"github.com/emerge-dev/emerge/registry"
+	"github.com/emerge-dev/emerge/rpc"
 )
 
 // Info summarises an object as seen from this node.
@@ -16,22 +19,114 @@ type Info struct {
 	Local    int // blocks of the object held by this node
 }
 
-// Manifest returns an object's manifest.
+// Manifest returns an object's manifest: from this node's store, or, when
+// this node does not know the object, from a member that does (found by
+// placement, then by a who-has). A manifest fetched from a peer is kept.
+// An object deleted here is ErrDeleted without asking anyone.
 func (s *Service) Manifest(ctx context.Context, ref blocks.Ref) (*blocks.Manifest, error) {
 	m, _, err := s.store.Manifest(ref) // its errors name the ref
-	return m, err
+	if err == nil || !errors.Is(err, blocks.ErrNotFound) {
+		return m, err
+	}
+	return s.remoteManifest(ctx, ref)
+}
+
+// manifestGuess is how many placement owners of a ref are asked for its
+// manifest before a who-has (puts store it at Place(ref, replicas)).
+const manifestGuess = 3
+
+func (s *Service) remoteManifest(ctx context.Context, ref blocks.Ref) (*blocks.Manifest, error) {
+	self := s.net.Self().ID
+	tried := map[string]bool{self: true}
+	var guess []string
+	for _, id := range s.locs.get(blocks.ID(ref)) {
+		guess = append(guess, id)
+	}
+	for _, m := range registry.Place(ref, s.net.Live(), manifestGuess) {
+		guess = append(guess, m.ID)
+	}
+	if m, err := s.manifestFrom(ctx, ref, guess, tried); err == nil || !errors.Is(err, blocks.ErrNotFound) {
+		return m, err
+	}
+	found := s.whoHas(ctx, []blocks.ID{blocks.ID(ref)}, s.cfg.LocateTimeout)
+	if m, err := s.manifestFrom(ctx, ref, found[blocks.ID(ref)], tried); err == nil || !errors.Is(err, blocks.ErrNotFound) {
+		return m, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: object %s: no member holds it", blocks.ErrNotFound, ref.Short())
+}
+
+// manifestFrom asks the members in turn; the first valid record is kept.
+// A member reporting the object deleted makes the answer ErrDeleted.
+func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []string, tried map[string]bool) (*blocks.Manifest, error) {
+	for _, id := range members {
+		if tried[id] {
+			continue
+		}
+		tried[id] = true
+		mem, ok := s.member(id)
+		if !ok {
+			continue
+		}
+		m, err := s.fetchManifest(ctx, ref, mem)
+		if errors.Is(err, blocks.ErrDeleted) {
+			return nil, err
+		}
+		if err != nil {
+			s.log.Debug().Err(err).Str("peer", id).Str("ref", ref.Short()).Msg("manifest not from this member")
+			continue
+		}
+		s.locs.add(blocks.ID(ref), id)
+		if _, err := s.store.CommitHeld(ref, m, blocks.UseCache, blocks.Ref{}); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return nil, blocks.ErrNotFound
+}
+
+func (s *Service) fetchManifest(ctx context.Context, ref blocks.Ref, mem registry.Member) (*blocks.Manifest, error) {
+	ctx, cancel := context.WithTimeout(ctx, blockTimeout)
+	defer cancel()
+	msg, err := s.net.Call(ctx, mem.RPC, rpc.OpGetManifest, &rpc.RefReq{Ref: ref[:]}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg.Data) != 1 {
+		return nil, fmt.Errorf("%w: manifest reply with %d frames", rpc.ErrBadRequest, len(msg.Data))
+	}
+	m, got, err := blocks.UnmarshalRecord(msg.Data[0])
+	if err != nil {
+		return nil, err
+	}
+	if got != ref {
+		return nil, fmt.Errorf("%w: %s sent the manifest of %s for %s", blocks.ErrHashMismatch, mem.ID, got.Short(), ref.Short())
+	}
+	return m, nil
 }
 
 // ReadBlock returns block i of the object into dst's storage when it fits.
-func (s *Service) ReadBlock(ctx context.Context, m *blocks.Manifest, i int, dst []byte) ([]byte, error) {
+// A block this node lacks is fetched from its owners first (together with
+// the rest of the object, which streams in behind it).
+func (s *Service) ReadBlock(ctx context.Context, ref blocks.Ref, m *blocks.Manifest, i int, dst []byte) ([]byte, error) {
 	if i < 0 || i >= len(m.Blocks) {
 		return nil, fmt.Errorf("%w: block %d of %d", blocks.ErrNotFound, i, len(m.Blocks))
 	}
-	b, err := s.store.GetBlock(m.Blocks[i], dst)
-	if err != nil {
-		return nil, fmt.Errorf("block %d (%s): %w", i, m.Blocks[i].Short(), err)
+	id := m.Blocks[i]
+	b, err := s.store.GetBlock(id, dst)
+	if err == nil || !errors.Is(err, blocks.ErrNotFound) {
+		return b, err
 	}
-	return b, nil
+	f, err := s.fetchFor(m, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.wait(ctx, id); err != nil {
+		return nil, fmt.Errorf("block %d of %s: %w", i, ref.Short(), err)
+	}
+	return s.store.GetBlock(id, dst)
 }
 
 // WriteTo copies the object to w in order and returns the bytes written.
@@ -47,7 +142,7 @@ func (s *Service) WriteTo(ctx context.Context, ref blocks.Ref, w io.Writer) (int
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		b, err := s.ReadBlock(ctx, m, i, buf)
+		b, err := s.ReadBlock(ctx, ref, m, i, buf)
 		if err != nil {
 			return n, err
 		}
@@ -79,12 +174,7 @@ func (s *Service) Stat(ctx context.Context, ref blocks.Ref) (*Info, error) {
 	return info, nil
 }
 
-// Delete removes an object from this node and returns the bytes freed.
-func (s *Service) Delete(ctx context.Context, ref blocks.Ref) (int64, error) {
-	return s.store.Delete(ref, s.cfg.Now().UTC())
-}
-
-// List pages through objects in ref order after after.
+// List pages through the objects this node knows, in ref order after after.
 func (s *Service) List(ctx context.Context, after blocks.Ref, limit int) ([]blocks.ObjectInfo, error) {
 	return s.store.List(after, limit)
 }

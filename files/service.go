@@ -1,24 +1,32 @@
 package files
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/internal/bufpool"
+	"github.com/emerge-dev/emerge/registry"
 	"github.com/rs/zerolog"
 )
 
 // Config configures a Service. Zero values mean defaults.
 type Config struct {
-	Store      *blocks.Store    // required
-	BlockSize  int              // default block size of a put (default 1 MiB)
-	Replicas   int              // default replica count of a put (default 1)
-	UploadIdle time.Duration    // an upload idle this long is aborted (default 2 min)
-	Logger     zerolog.Logger   // default: silent
-	Now        func() time.Time // default time.Now
+	Store      *blocks.Store // required
+	Net        Network       // the peer layer; nil: a node alone
+	BlockSize  int           // default block size of a put (default 1 MiB)
+	Replicas   int           // default replica count of a put (default 1)
+	UploadIdle time.Duration // an upload idle this long is aborted (default 2 min)
+	// LocateTimeout bounds the search for owners of a missing block (default 10 s).
+	LocateTimeout time.Duration
+	// FetchWindow is the block requests kept in flight per owner (default 8).
+	FetchWindow int
+	Logger      zerolog.Logger   // default: silent
+	Now         func() time.Time // default time.Now
 }
 
 func (c *Config) fill() error {
@@ -43,6 +51,15 @@ func (c *Config) fill() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.LocateTimeout <= 0 {
+		c.LocateTimeout = 10 * time.Second
+	}
+	if c.FetchWindow <= 0 {
+		c.FetchWindow = 8
+	}
+	if c.Net == nil {
+		c.Net = solo{self: registry.Member{ID: "local"}}
+	}
 	return nil
 }
 
@@ -50,6 +67,7 @@ func (c *Config) fill() error {
 type Service struct {
 	cfg   Config
 	store *blocks.Store
+	net   Network
 	log   zerolog.Logger
 	pool  bufpool.Pool
 
@@ -58,9 +76,21 @@ type Service struct {
 	nextID  uint64
 	closed  bool
 
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	// peer network
+	locs    *locations
+	qmu     sync.Mutex
+	queries map[uint64]*query
+	queryID atomic.Uint64
+	fmu     sync.Mutex // guards fetches and bgDone
+	fetches map[blocks.Ref]*fetch
+	bgDone  bool // Close began: no new background work
+
+	ctx    context.Context // canceled by Close: stops fetches and answers
+	cancel context.CancelFunc
+	quit   chan struct{}
+	wg     sync.WaitGroup // the janitor
+	bg     sync.WaitGroup // fetches and background answers
+	once   sync.Once
 }
 
 // New validates cfg and starts the upload janitor.
@@ -68,8 +98,10 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: cfg.Store, log: cfg.Logger, uploads: make(map[uint64]*Upload),
-		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{})}
+	s := &Service{cfg: cfg, store: cfg.Store, net: cfg.Net, log: cfg.Logger, uploads: make(map[uint64]*Upload),
+		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{}), locs: newLocations(1 << 20),
+		queries: make(map[uint64]*query), fetches: make(map[blocks.Ref]*fetch)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.janitor()
 	return s, nil
@@ -85,6 +117,11 @@ func (s *Service) Close() error {
 		ups := s.uploads
 		s.uploads = map[uint64]*Upload{}
 		s.mu.Unlock()
+		s.fmu.Lock()
+		s.bgDone = true
+		s.fmu.Unlock()
+		s.cancel()
+		s.bg.Wait()
 		for _, u := range ups {
 			u.Abort()
 		}
@@ -134,4 +171,19 @@ func (s *Service) Uploads() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.uploads)
+}
+
+// goBG runs f in the background unless the service is closing; Close waits
+// for it.
+func (s *Service) goBG(f func()) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.bgDone {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		f()
+	}()
 }

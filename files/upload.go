@@ -45,17 +45,19 @@ func (s *Service) normalize(o PutOptions) (PutOptions, error) {
 // concurrently; each is hashed, pinned (so no delete or sweep can drop it)
 // and stored at once. Nothing is visible until Commit writes the manifest.
 type Upload struct {
-	id   uint64
-	svc  *Service
-	opts PutOptions
-	last atomic.Int64 // unix nanoseconds of the last activity
+	id      uint64
+	svc     *Service
+	opts    PutOptions
+	pending blocks.Ref   // key replicas hold the blocks under until the ref is known
+	last    atomic.Int64 // unix nanoseconds of the last activity
 
 	writes sync.WaitGroup // Write calls in flight
 
-	mu   sync.Mutex
-	ids  []blocks.ID
-	lens []int
-	done bool
+	mu      sync.Mutex
+	ids     []blocks.ID
+	lens    []int
+	holders map[string]bool // members holding replicas of some block
+	done    bool
 }
 
 // Begin opens an upload and registers it under its id (for rpc sessions).
@@ -64,13 +66,16 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkMembers(opts.Replicas); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
 	s.nextID++
-	u := &Upload{id: s.nextID, svc: s, opts: opts}
+	u := &Upload{id: s.nextID, svc: s, opts: opts, pending: newPendingKey(), holders: map[string]bool{}}
 	u.touch()
 	s.uploads[u.id] = u
 	return u, nil
@@ -104,9 +109,10 @@ func (u *Upload) touch() { u.last.Store(u.svc.cfg.Now().UnixNano()) }
 
 func (u *Upload) idleSince() time.Time { return time.Unix(0, u.last.Load()) }
 
-// Write stores block seq of the object. Writing the same block twice is
-// harmless; writing different bytes at the same seq is an error.
-func (u *Upload) Write(seq int, data []byte) error {
+// Write stores block seq of the object here and at its placement owners,
+// and returns once the block has Replicas durable copies. Writing the same
+// block twice is harmless; different bytes at the same seq are an error.
+func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	if seq < 0 || seq >= blocks.MaxBlocks {
 		return fmt.Errorf("%w: block %d outside [0, %d)", ErrBadUpload, seq, blocks.MaxBlocks)
 	}
@@ -132,7 +138,17 @@ func (u *Upload) Write(seq int, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("store block %d: %w", seq, err)
 	}
-	return nil
+	holders, err := u.svc.replicate(ctx, u.pending, id, data, u.opts.Replicas)
+	u.addHolders(holders)
+	return err
+}
+
+func (u *Upload) addHolders(ids []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, id := range ids {
+		u.holders[id] = true
+	}
 }
 
 // enter registers a write in flight; Commit and Abort wait for them, so no
@@ -193,6 +209,9 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (blocks.Ref, *bl
 		return blocks.Ref{}, nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return blocks.Ref{}, nil, err
+	}
+	if err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holders); err != nil {
 		return blocks.Ref{}, nil, err
 	}
 	if err := u.svc.store.Commit(ref, m, blocks.UseOwner); err != nil {

@@ -22,7 +22,7 @@ func newService(t *testing.T, mod func(*Config)) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Store: st, BlockSize: bs}
+	cfg := Config{Store: st, BlockSize: bs, Replicas: 1}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -55,7 +55,7 @@ func TestUploadOutOfOrderAndConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if err := u.Write(i, data[i*bs:min((i+1)*bs, len(data))]); err != nil {
+			if err := u.Write(context.Background(), i, data[i*bs:min((i+1)*bs, len(data))]); err != nil {
 				t.Error(err)
 			}
 		}(i)
@@ -95,7 +95,7 @@ func TestUploadRejectsMalformedObjects(t *testing.T) {
 	for _, tc := range cases {
 		u, _ := s.Begin(PutOptions{})
 		for i, b := range tc.writes {
-			if err := u.Write(i, b); err != nil {
+			if err := u.Write(context.Background(), i, b); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -107,28 +107,28 @@ func TestUploadRejectsMalformedObjects(t *testing.T) {
 		t.Fatalf("rejected uploads left %d blocks", n)
 	}
 	u, _ := s.Begin(PutOptions{})
-	if err := u.Write(0, full); err != nil {
+	if err := u.Write(context.Background(), 0, full); err != nil {
 		t.Fatal(err)
 	}
-	if err := u.Write(0, full); err != nil {
+	if err := u.Write(context.Background(), 0, full); err != nil {
 		t.Fatalf("an identical repeat must be harmless: %v", err)
 	}
-	if err := u.Write(0, testdata.Bytes(3, bs)); !errors.Is(err, ErrBadUpload) {
+	if err := u.Write(context.Background(), 0, testdata.Bytes(3, bs)); !errors.Is(err, ErrBadUpload) {
 		t.Fatalf("different bytes at the same seq: %v", err)
 	}
 	for _, bad := range [][]byte{nil, make([]byte, bs+1)} {
-		if err := u.Write(1, bad); !errors.Is(err, ErrBadUpload) {
+		if err := u.Write(context.Background(), 1, bad); !errors.Is(err, ErrBadUpload) {
 			t.Fatalf("block of %d bytes: %v", len(bad), err)
 		}
 	}
-	if err := u.Write(-1, full); !errors.Is(err, ErrBadUpload) {
+	if err := u.Write(context.Background(), -1, full); !errors.Is(err, ErrBadUpload) {
 		t.Fatalf("negative seq: %v", err)
 	}
 	u.Abort()
 	if _, _, err := u.Commit(context.Background(), 1, bs); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("commit after abort: %v", err)
 	}
-	if err := u.Write(1, full); !errors.Is(err, ErrUploadNotFound) {
+	if err := u.Write(context.Background(), 1, full); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("write after abort: %v", err)
 	}
 }
@@ -141,7 +141,7 @@ func TestAbortRacingWritesLeavesNothing(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := 0; i < 8; i++ {
 			wg.Add(1)
-			go func(i int) { defer wg.Done(); u.Write(i, testdata.Bytes(uint64(round*8+i), bs)) }(i)
+			go func(i int) { defer wg.Done(); u.Write(context.Background(), i, testdata.Bytes(uint64(round*8+i), bs)) }(i)
 		}
 		u.Abort()
 		wg.Wait()
@@ -154,7 +154,7 @@ func TestAbortRacingWritesLeavesNothing(t *testing.T) {
 func TestIdleUploadExpires(t *testing.T) {
 	s := newService(t, func(c *Config) { c.UploadIdle = 100 * time.Millisecond })
 	u, _ := s.Begin(PutOptions{})
-	u.Write(0, testdata.Bytes(4, bs))
+	u.Write(context.Background(), 0, testdata.Bytes(4, bs))
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Uploads() != 0 || blockCount(t, s) != 0 {
 		if time.Now().After(deadline) {

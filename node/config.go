@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/internal/units"
+	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/rs/zerolog"
 )
 
@@ -21,6 +22,16 @@ type Config struct {
 	MaxInflight int            `yaml:"max_inflight" doc:"requests served concurrently; more are answered 'unavailable'"`
 	HostID      string         `yaml:"host_id" doc:"identifies this machine to local clients (shared memory); default derived from /etc/machine-id and the hostname"`
 
+	PubListen     string        `yaml:"pub_listen" doc:"broadcast endpoint the node binds (ZeroMQ PUB); port * picks a free one"`
+	AdvertiseHost string        `yaml:"advertise_host" doc:"host other members use to reach this node's rpc and pub endpoints; default: the bound host, or the hostname when bound to all interfaces"`
+	Peers         []string      `yaml:"peers" doc:"rpc endpoints of members to join through (comma-separated in env and flags); empty: start alone, or rejoin the members remembered in the data dir"`
+	Groups        []string      `yaml:"groups" doc:"groups this node belongs to (comma-separated in env and flags), e.g. actor"`
+	Heartbeat     time.Duration `yaml:"heartbeat" doc:"period of the heartbeat each member broadcasts"`
+	SuspectAfter  time.Duration `yaml:"suspect_after" doc:"a member not heard for this long is suspect (still used, tried last)"`
+	DeadAfter     time.Duration `yaml:"dead_after" doc:"a member not heard for this long is dead (its departure is reported)"`
+	LocateTimeout time.Duration `yaml:"locate_timeout" doc:"how long a get looks for the owners of missing blocks before answering not_found"`
+	FetchWindow   int           `yaml:"fetch_window" doc:"block requests kept in flight to each owner during a fetch"`
+
 	ValueLogFileSize units.ByteSize `yaml:"value_log_file_size" doc:"Badger value-log file size; smaller files let deleted blocks be reclaimed sooner"`
 	MemTableSize     units.ByteSize `yaml:"memtable_size" doc:"Badger memtable size"`
 	BlockCacheSize   units.ByteSize `yaml:"block_cache_size" doc:"Badger block cache size"`
@@ -32,6 +43,9 @@ type Config struct {
 	// Logger receives the node's logs; the CLI builds it from LogLevel and
 	// LogFormat. Default: silent.
 	Logger zerolog.Logger `yaml:"-"`
+	// Bus, when set, makes the node's broadcast bus instead of a ZeroMQ one
+	// (tests use an in-memory hub that drops messages). Default: ZeroMQ.
+	Bus func(nodeID string) (pubsub.Bus, error) `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults: one node on loopback, data under
@@ -41,13 +55,19 @@ func DefaultConfig() Config {
 		Listen:           "tcp://127.0.0.1:7700",
 		DataDir:          "./emerge-data",
 		BlockSize:        1 << 20,
-		Replicas:         1,
+		Replicas:         2,
 		UploadIdle:       2 * time.Minute,
 		MaxInflight:      512,
 		ValueLogFileSize: 256 << 20,
 		MemTableSize:     32 << 20,
 		BlockCacheSize:   32 << 20,
 		GCInterval:       5 * time.Minute,
+		PubListen:        "tcp://127.0.0.1:7701",
+		Heartbeat:        time.Second,
+		SuspectAfter:     3 * time.Second,
+		DeadAfter:        10 * time.Second,
+		LocateTimeout:    10 * time.Second,
+		FetchWindow:      8,
 		LogLevel:         "info",
 		LogFormat:        "auto",
 		Logger:           zerolog.Nop(),

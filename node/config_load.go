@@ -13,6 +13,7 @@ import (
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/internal/units"
+	"github.com/emerge-dev/emerge/registry"
 	"gopkg.in/yaml.v3"
 )
 
@@ -150,6 +151,15 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: max_inflight must be positive", ErrConfig)
 	case !strings.HasPrefix(c.Listen, "tcp://") && !strings.HasPrefix(c.Listen, "ipc://"):
 		return fmt.Errorf("%w: listen %q: want tcp://host:port or ipc://path", ErrConfig, c.Listen)
+	case c.Heartbeat <= 0 || c.SuspectAfter <= c.Heartbeat || c.DeadAfter <= c.SuspectAfter:
+		return fmt.Errorf("%w: want 0 < heartbeat (%s) < suspect_after (%s) < dead_after (%s)", ErrConfig, c.Heartbeat, c.SuspectAfter, c.DeadAfter)
+	case c.FetchWindow < 1 || c.FetchWindow > 256:
+		return fmt.Errorf("%w: fetch_window %d outside 1..256", ErrConfig, c.FetchWindow)
+	}
+	for _, g := range c.Groups {
+		if err := registry.ValidateGroup(g); err != nil {
+			return fmt.Errorf("%w: group %q: %w", ErrConfig, g, err)
+		}
 	}
 	return nil
 }
@@ -158,7 +168,8 @@ func (c *Config) validate() error {
 func fillZero(v, d reflect.Value) {
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
-		if f.Kind() == reflect.Bool || v.Type().Field(i).Name == "Logger" || !f.IsZero() {
+		if f.Kind() == reflect.Bool || f.Kind() == reflect.Func || f.Kind() == reflect.Slice ||
+			v.Type().Field(i).Name == "Logger" || !f.IsZero() {
 			continue
 		}
 		f.Set(d.Field(i))

@@ -27,6 +27,15 @@ func (n *Node) mux() *rpc.Mux {
 	m.Handle(rpc.OpDelete, n.delete)
 	m.Handle(rpc.OpList, n.list)
 	m.Handle(rpc.OpInfo, n.info)
+	m.Handle(rpc.OpJoin, n.join)
+	m.Handle(rpc.OpRegistry, n.registryTable)
+	m.Handle(rpc.OpMembers, n.members)
+	m.Handle(rpc.OpIHave, n.iHave)
+	m.Handle(rpc.OpPutBlocks, n.putBlocks)
+	m.Handle(rpc.OpPutManifest, n.putManifest)
+	m.Handle(rpc.OpGetBlocks, n.getBlocks)
+	m.Handle(rpc.OpGetManifest, n.getManifest)
+	m.Handle(rpc.OpForget, n.forget)
 	return m
 }
 

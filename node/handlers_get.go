@@ -53,7 +53,7 @@ func (n *Node) getObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	for i := first; i < first+count; i++ {
 		buf := pool.Get(man.BlockLen(i))
 		bufs = append(bufs, buf)
-		b, err := n.files.ReadBlock(ctx, man, i, buf)
+		b, err := n.files.ReadBlock(ctx, ref, man, i, buf)
 		if err != nil {
 			release()
 			return nil, err

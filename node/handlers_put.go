@@ -55,7 +55,7 @@ func (n *Node) putData(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) 
 		return nil, err
 	}
 	for i, d := range m.Data {
-		if err := u.Write(req.Seq+i, d); err != nil {
+		if err := u.Write(ctx, req.Seq+i, d); err != nil {
 			return nil, err
 		}
 	}

@@ -9,10 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/internal/hostid"
+	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
@@ -29,6 +32,10 @@ type Node struct {
 	store    *blocks.Store
 	files    *files.Service
 	server   *rpc.Server
+	peers    *peerPool
+	cluster  *cluster
+	handlers *rpc.Mux
+	ready    atomic.Bool // requests before Start finished get "unavailable"
 
 	mu      sync.Mutex
 	started bool
@@ -59,8 +66,12 @@ func (n *Node) Start(ctx context.Context) error {
 		n.shutdown()
 		return err
 	}
-	n.log = n.log.With().Str("node", n.id).Logger()
-	n.log.Info().Str("rpc", n.server.Endpoint()).Str("data", n.cfg.DataDir).Msg("node started")
+	n.ready.Store(true)
+	n.cluster.start()
+	n.cluster.join(ctx)
+	self := n.cluster.reg.Self()
+	n.log.Info().Str("rpc", self.RPC).Str("pub", self.Pub).Str("data", n.cfg.DataDir).
+		Int("members", len(n.cluster.reg.Live())).Msg("node started")
 	return nil
 }
 
@@ -81,20 +92,35 @@ func (n *Node) start(ctx context.Context) error {
 	if n.id, err = loadOrCreateID(n.store); err != nil {
 		return err
 	}
-	n.files, err = files.New(files.Config{Store: n.store, BlockSize: int(n.cfg.BlockSize), Replicas: n.cfg.Replicas,
-		UploadIdle: n.cfg.UploadIdle, Logger: n.log.With().Str("component", "files").Logger()})
-	if err != nil {
-		return err
-	}
+	n.log = n.log.With().Str("node", n.id).Logger()
 	if n.zctx, err = zmq.NewContext(); err != nil {
 		return fmt.Errorf("node: zmq context: %w", err)
 	}
-	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: n.mux(),
+	n.handlers = n.mux()
+	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: rpc.HandlerFunc(n.serve),
 		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger()})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
+	if err := n.startCluster(ctx); err != nil {
+		return err
+	}
+	n.files, err = files.New(files.Config{Store: n.store, Net: network{n.cluster}, BlockSize: int(n.cfg.BlockSize),
+		Replicas: n.cfg.Replicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
+		FetchWindow: n.cfg.FetchWindow, Logger: n.log.With().Str("component", "files").Logger()})
+	if err != nil {
+		return err
+	}
+	n.cluster.onMessage = n.onMessage
 	return nil
+}
+
+// serve answers "unavailable" until the node has started.
+func (n *Node) serve(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	if !n.ready.Load() {
+		return nil, rpc.Errorf(rpc.ErrUnavailable, "node %s is starting or stopping", n.id)
+	}
+	return n.handlers.Serve(ctx, m)
 }
 
 // loadOrCreateID returns the node's id, kept in the store so that it is
@@ -127,15 +153,40 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
+	if n.ready.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		n.cluster.leave(ctx)
+		cancel()
+	}
+	n.ready.Store(false)
 	err := n.shutdown()
 	n.log.Info().Msg("node stopped")
 	return err
+}
+
+// Kill stops the node without telling the members, as a crash would: no
+// leave, so they must notice the silence. For tests and fault injection.
+func (n *Node) Kill() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	n.ready.Store(false)
+	return n.shutdown()
 }
 
 func (n *Node) shutdown() error {
 	var errs []error
 	if n.server != nil {
 		errs = append(errs, n.server.Close())
+	}
+	if n.cluster != nil {
+		n.cluster.close()
+	}
+	if n.peers != nil {
+		n.peers.close()
 	}
 	if n.files != nil {
 		errs = append(errs, n.files.Close())
@@ -155,11 +206,20 @@ func (n *Node) ID() string { return n.id }
 // HostID identifies the machine.
 func (n *Node) HostID() string { return n.host }
 
-// Endpoint is the bound rpc endpoint (port resolved).
-func (n *Node) Endpoint() string { return n.server.Endpoint() }
+// Endpoint is the rpc endpoint other members and clients reach this node on.
+func (n *Node) Endpoint() string { return n.cluster.reg.Self().RPC }
+
+// PubEndpoint is the broadcast endpoint other members subscribe to.
+func (n *Node) PubEndpoint() string { return n.cluster.reg.Self().Pub }
 
 // Store gives tests and tools direct access to the node's block store.
 func (n *Node) Store() *blocks.Store { return n.store }
+
+// Members returns the member table as this node sees it.
+func (n *Node) Members() []registry.Status { return n.cluster.reg.Members() }
+
+// Live returns the members this node considers live (self included).
+func (n *Node) Live() []registry.Member { return n.cluster.reg.Live() }
 
 // Config returns the node's effective configuration.
 func (n *Node) Config() Config { return n.cfg }

@@ -17,10 +17,12 @@ import (
 func Config(t testing.TB) node.Config {
 	cfg := node.DefaultConfig()
 	cfg.Listen = "tcp://127.0.0.1:*"
+	cfg.PubListen = "tcp://127.0.0.1:*"
 	cfg.DataDir = t.TempDir()
 	cfg.MemTableSize = 8 << 20
 	cfg.BlockCacheSize = 8 << 20
 	cfg.ValueLogFileSize = 64 << 20
+	cfg.Replicas = 1 // a node alone; clusters set their own
 	return cfg
 }
 

@@ -103,7 +103,7 @@ func (n *Node) Start() {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	args := append([]string{"node", "--listen", "tcp://127.0.0.1:*", "--data-dir", n.DataDir,
+	args := append([]string{"node", "--listen", "tcp://127.0.0.1:*", "--pub-listen", "tcp://127.0.0.1:*", "--data-dir", n.DataDir,
 		"--ready-file", ready, "--log-format", "json", "--log-level", "debug"}, n.Args...)
 	n.cmd = exec.Command(n.Bin, args...)
 	n.cmd.Env = append(os.Environ(), n.Env...)

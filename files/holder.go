@@ -1,0 +1,64 @@
+package files
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/rpc"
+)
+
+// StoreBlocks keeps blocks pushed by a peer under key (a ref, or the
+// pending key of a put in progress). Every block is re-hashed before it is
+// stored: a peer's bytes are never trusted.
+func (s *Service) StoreBlocks(key blocks.Ref, ids []blocks.ID, data [][]byte) error {
+	if len(ids) != len(data) {
+		return fmt.Errorf("%w: %d ids for %d data frames", rpc.ErrBadRequest, len(ids), len(data))
+	}
+	for i := range ids {
+		if len(data[i]) == 0 || len(data[i]) > blocks.MaxBlockSize {
+			return fmt.Errorf("%w: block %s of %d bytes", rpc.ErrBadRequest, ids[i].Short(), len(data[i]))
+		}
+		if err := blocks.Verify(ids[i], data[i]); err != nil {
+			return fmt.Errorf("%w: %w", rpc.ErrBadRequest, err)
+		}
+	}
+	if err := s.store.Reserve(key, ids, blocks.UseOwner); err != nil {
+		return err
+	}
+	for i := range ids {
+		if err := s.store.PutBlock(ids[i], data[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AdoptManifest commits a manifest sent by the node that ran a put (or by a
+// repair): the blocks this node received under pending move to the ref.
+func (s *Service) AdoptManifest(ref, pending blocks.Ref, rec []byte) (int, error) {
+	m, got, err := blocks.UnmarshalRecord(rec)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", rpc.ErrBadRequest, err)
+	}
+	if got != ref {
+		return 0, fmt.Errorf("%w: manifest record of %s sent as %s", rpc.ErrBadRequest, got.Short(), ref.Short())
+	}
+	return s.store.CommitHeld(ref, m, blocks.UseOwner, pending)
+}
+
+// ManifestRecord returns the stored record of ref (this node only).
+func (s *Service) ManifestRecord(ref blocks.Ref) ([]byte, error) {
+	m, _, err := s.store.Manifest(ref)
+	if err != nil {
+		return nil, err
+	}
+	return m.MarshalRecord()
+}
+
+// Forget applies a delete made elsewhere at at: tombstone, drop blocks no
+// other object uses, and stop any fetch of the ref.
+func (s *Service) Forget(ref blocks.Ref, at time.Time) (int64, error) {
+	s.cancelFetch(ref)
+	return s.store.Delete(ref, at)
+}

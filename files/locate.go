@@ -1,0 +1,192 @@
+package files
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/pubsub"
+	"github.com/emerge-dev/emerge/rpc"
+)
+
+// locations remembers which members hold which blocks (and manifests),
+// learned from who-has answers and pushes. It is bounded: when full, it
+// forgets everything and relearns, which only costs a broadcast.
+type locations struct {
+	mu  sync.Mutex
+	m   map[blocks.ID][]string
+	max int
+}
+
+func newLocations(max int) *locations { return &locations{m: make(map[blocks.ID][]string), max: max} }
+
+func (l *locations) add(id blocks.ID, member string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, have := range l.m[id] {
+		if have == member {
+			return
+		}
+	}
+	if len(l.m) >= l.max {
+		l.m = make(map[blocks.ID][]string)
+	}
+	l.m[id] = append(l.m[id], member)
+}
+
+func (l *locations) get(id blocks.ID) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.m[id]...)
+}
+
+// query is a who-has in flight: answers land in found.
+type query struct {
+	mu     sync.Mutex
+	want   map[blocks.ID]bool
+	found  map[blocks.ID][]string
+	signal chan struct{}
+}
+
+func (q *query) missing() []blocks.ID {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []blocks.ID
+	for id := range q.want {
+		if len(q.found[id]) == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// whoHas broadcasts a who-has for ids and gathers the answers, repeating the
+// broadcast with backoff while some id has no owner, until every id has one
+// or wait runs out. It returns the owners found (member ids) per id.
+func (s *Service) whoHas(ctx context.Context, ids []blocks.ID, wait time.Duration) map[blocks.ID][]string {
+	q := &query{want: map[blocks.ID]bool{}, found: map[blocks.ID][]string{}, signal: make(chan struct{}, 1)}
+	for _, id := range ids {
+		q.want[id] = true
+	}
+	reqID := s.queryID.Add(1)
+	s.qmu.Lock()
+	s.queries[reqID] = q
+	s.qmu.Unlock()
+	defer func() {
+		s.qmu.Lock()
+		delete(s.queries, reqID)
+		s.qmu.Unlock()
+	}()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	backoff := 20 * time.Millisecond
+	for {
+		missing := q.missing()
+		if len(missing) == 0 {
+			return q.result()
+		}
+		s.broadcastWhoHas(ctx, reqID, missing)
+		select {
+		case <-ctx.Done():
+			return q.result()
+		case <-deadline.C:
+			return q.result()
+		case <-q.signal:
+			s.settle(ctx, q) // first answers: give slower holders a moment
+		case <-time.After(backoff):
+			backoff = min(2*backoff, time.Second)
+		}
+	}
+}
+
+// settle waits briefly for more answers once the first ones arrived, so a
+// fetch can spread over several owners.
+func (s *Service) settle(ctx context.Context, q *query) {
+	t := time.NewTimer(10 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (q *query) result() map[blocks.ID][]string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make(map[blocks.ID][]string, len(q.found))
+	for id, ms := range q.found {
+		out[id] = append([]string(nil), ms...)
+	}
+	return out
+}
+
+func (s *Service) broadcastWhoHas(ctx context.Context, reqID uint64, ids []blocks.ID) {
+	self := s.net.Self()
+	m := pubsub.Message{Type: pubsub.TypeWhoHas, From: self.ID, ReqID: reqID, ReplyTo: self.RPC, IDs: ids}
+	for _, part := range pubsub.SplitIDs(m, pubsub.MaxIDs) {
+		if err := s.net.Publish(ctx, part); err != nil {
+			s.log.Debug().Err(err).Msg("who-has broadcast")
+		}
+	}
+}
+
+// IHave records a who-has answer from member node.
+func (s *Service) IHave(reqID uint64, node string, ids []blocks.ID) {
+	for _, id := range ids {
+		s.locs.add(id, node)
+	}
+	s.qmu.Lock()
+	q := s.queries[reqID]
+	s.qmu.Unlock()
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	for _, id := range ids {
+		if q.want[id] {
+			q.found[id] = append(q.found[id], node)
+		}
+	}
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// HandleWhoHas answers a who-has heard on the bus with the ids this node
+// holds, as blocks or as manifests, directly to the asker over rpc.
+func (s *Service) HandleWhoHas(m pubsub.Message) {
+	held := s.held(m.IDs)
+	if len(held) == 0 || m.ReplyTo == "" {
+		return
+	}
+	s.goBG(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+		defer cancel()
+		req := &rpc.IHaveReq{ReqID: m.ReqID, Node: s.net.Self().ID, IDs: rpc.PackIDs(held)}
+		if _, err := s.net.Call(ctx, m.ReplyTo, rpc.OpIHave, req, nil); err != nil {
+			s.log.Debug().Err(err).Str("peer", m.From).Msg("who-has answer not delivered")
+		}
+	})
+}
+
+// held returns those of ids stored here as a block or a manifest.
+func (s *Service) held(ids []blocks.ID) []blocks.ID {
+	has, err := s.store.HasBlocks(ids)
+	if err != nil {
+		return nil
+	}
+	var out []blocks.ID
+	for i, id := range ids {
+		if has[i] {
+			out = append(out, id)
+			continue
+		}
+		if _, _, err := s.store.Manifest(blocks.Ref(id)); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
