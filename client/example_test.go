@@ -23,7 +23,8 @@ func startNode() (endpoint string, stop func()) {
 		log.Fatal(err)
 	}
 	cfg := node.DefaultConfig()
-	cfg.Listen, cfg.DataDir = "tcp://127.0.0.1:*", dir
+	cfg.Listen, cfg.PubListen, cfg.DataDir = "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", dir
+	cfg.Replicas = 1 // a single node
 	n, err := node.New(cfg)
 	if err == nil {
 		err = n.Start(context.Background())

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // BenchmarkPlace measures Place for 3 owners among 16 and 256 members and

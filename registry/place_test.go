@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/emerge-dev/emerge/blocks"
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 func nodes(n int) []Member {

@@ -135,7 +135,7 @@ func TestCLINodeCommand(t *testing.T) {
 	done := make(chan int, 1)
 	var errb bytes.Buffer
 	go func() {
-		done <- run(ctx, []string{"node", "--config", conf, "--listen", "tcp://127.0.0.1:*", "--ready-file", ready}, nil, &bytes.Buffer{}, &errb)
+		done <- run(ctx, []string{"node", "--config", conf, "--listen", "tcp://127.0.0.1:*", "--pub-listen", "tcp://127.0.0.1:*", "--replicas", "1", "--ready-file", ready}, nil, &bytes.Buffer{}, &errb)
 	}()
 	var info map[string]string
 	nodetest.WaitFor(t, 20*time.Second, "ready file", func() bool {

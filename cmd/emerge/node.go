@@ -120,7 +120,7 @@ func (o *nodeOptions) writeReady(n *node.Node) error {
 	if o.readyFile == "" {
 		return nil
 	}
-	b, _ := json.Marshal(map[string]string{"id": n.ID(), "rpc": n.Endpoint(), "host": n.HostID()})
+	b, _ := json.Marshal(map[string]string{"id": n.ID(), "rpc": n.Endpoint(), "pub": n.PubEndpoint(), "host": n.HostID()})
 	tmp := o.readyFile + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return fmt.Errorf("ready file: %w", err)
