@@ -36,8 +36,25 @@ func writeConfig(w io.Writer) {
 			fmt.Fprintf(w, "# %s\n", line)
 		}
 		fmt.Fprintf(w, "# env %s, flag --%s\n", k.Env, k.Flag)
-		fmt.Fprintf(w, "%s: %s\n", k.Name, yamlValue(fieldString(defaults, k.Name)))
+		fmt.Fprintf(w, "%s: %s\n", k.Name, yamlField(defaults, k.Name))
 	}
+}
+
+// yamlField prints a default as YAML: lists as [a, b], scalars quoted when needed.
+func yamlField(v reflect.Value, key string) string {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name == key {
+			if list, ok := v.Field(i).Interface().([]string); ok {
+				quoted := make([]string, len(list))
+				for j, s := range list {
+					quoted[j] = yamlValue(s)
+				}
+				return "[" + strings.Join(quoted, ", ") + "]"
+			}
+		}
+	}
+	return yamlValue(fieldString(v, key))
 }
 
 func yamlValue(s string) string {

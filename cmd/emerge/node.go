@@ -67,6 +67,9 @@ func fieldString(v reflect.Value, key string) string {
 			if s, ok := v.Field(i).Interface().(fmt.Stringer); ok {
 				return s.String()
 			}
+			if list, ok := v.Field(i).Interface().([]string); ok {
+				return strings.Join(list, ",")
+			}
 			return fmt.Sprint(v.Field(i).Interface())
 		}
 	}

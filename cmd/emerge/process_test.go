@@ -56,7 +56,7 @@ func nodeStatus(t *testing.T, bin, ep string) client.NodeStatus {
 // kill -9 restart, reading everything back each time.
 func TestProcessRoundTripAndRestarts(t *testing.T) {
 	bin := proctest.Binary(t)
-	n := proctest.StartNode(t, bin)
+	n := proctest.StartNode(t, bin, "--replicas", "1")
 	dir := t.TempDir()
 	want := map[string][32]byte{}
 	stop := make(chan struct{})
@@ -112,7 +112,7 @@ func TestProcessRoundTripAndRestarts(t *testing.T) {
 // no block of it.
 func TestProcessKillDuringPut(t *testing.T) {
 	bin := proctest.Binary(t)
-	n := proctest.StartNode(t, bin)
+	n := proctest.StartNode(t, bin, "--replicas", "1")
 	in := writeFile(t, t.TempDir(), 9, 256<<20)
 	put := proctest.Start(t, bin, "--node", n.Ready.RPC, "put", in)
 	nodetest.WaitFor(t, time.Minute, "the put to store some blocks", func() bool {
