@@ -88,3 +88,24 @@ func TestDeleteOlderThanPutKeepsObject(t *testing.T) {
 		t.Fatalf("current delete: freed %d, %v", freed, err)
 	}
 }
+
+func TestTombstonesSince(t *testing.T) {
+	clock := newTestClock()
+	s := openStore(t, StoreConfig{Dir: t.TempDir(), GCInterval: -1, Clock: clock.Now})
+	var refs []Ref
+	for i := 0; i < 5; i++ {
+		var r Ref
+		r[0] = byte(i + 1)
+		refs = append(refs, r)
+		s.Delete(r, clock.Advance(time.Minute))
+	}
+	got, err := s.Tombstones(clock.Now().Add(-150 * time.Second))
+	if err != nil || len(got) != 3 { // deletes at minutes 3, 4 and 5
+		t.Fatalf("tombstones of the last 2.5 minutes: %v, %v", got, err)
+	}
+	for _, tb := range got {
+		if tb.Ref != refs[2] && tb.Ref != refs[3] && tb.Ref != refs[4] {
+			t.Fatalf("unexpected tombstone %s", tb.Ref.Short())
+		}
+	}
+}

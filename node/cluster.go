@@ -31,6 +31,9 @@ type cluster struct {
 
 	// handlers for the messages other components care about
 	onMessage func(pubsub.Message)
+	// onPeerBack is called when a member joins or comes back (catch up on
+	// the deletes either side missed).
+	onPeerBack func(registry.Member)
 
 	events chan registry.Event
 	pulls  chan string // rpc endpoints to pull the table from

@@ -158,6 +158,9 @@ func (c *cluster) onEvent(e registry.Event) {
 		if m.Pub != "" && !m.Left {
 			c.bus.Connect(m.Pub)
 		}
+		if e.Kind != registry.EventUpdate && c.onPeerBack != nil {
+			c.onPeerBack(m)
+		}
 	case registry.EventRemove:
 		c.bus.Disconnect(m.Pub)
 		c.peers.drop(m.RPC)

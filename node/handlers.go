@@ -36,6 +36,7 @@ func (n *Node) mux() *rpc.Mux {
 	m.Handle(rpc.OpGetBlocks, n.getBlocks)
 	m.Handle(rpc.OpGetManifest, n.getManifest)
 	m.Handle(rpc.OpForget, n.forget)
+	m.Handle(rpc.OpTombstones, n.tombstones)
 	return m
 }
 

@@ -139,3 +139,21 @@ func (n *Node) forget(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	}
 	return &rpc.Reply{Body: &rpc.DeleteRep{Freed: freed}}, nil
 }
+
+func (n *Node) tombstones(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	var req rpc.TombstonesReq
+	if err := m.Decode(&req); err != nil {
+		return nil, err
+	}
+	page, more, err := n.files.TombstonesPage(time.Unix(0, req.Since))
+	if err != nil {
+		return nil, err
+	}
+	rep := &rpc.TombstonesRep{More: more, At: make([]int64, len(page))}
+	refs := make([]blocks.ID, len(page))
+	for i, t := range page {
+		refs[i], rep.At[i] = blocks.ID(t.Ref), t.At.UnixNano()
+	}
+	rep.Refs = rpc.PackIDs(refs)
+	return &rpc.Reply{Body: rep}, nil
+}

@@ -112,6 +112,7 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	n.cluster.onMessage = n.onMessage
+	n.cluster.onPeerBack = n.files.CatchUpLater
 	return nil
 }
 

@@ -89,15 +89,18 @@ type ForgetReq struct {
 	At  int64  `msgpack:"at"`
 }
 
-// TombstonesReq asks for deletes made after Since (unix ns).
+// TombstonesReq asks for deletes made after Since (unix ns), oldest first.
 type TombstonesReq struct {
 	Header
 	Since int64 `msgpack:"since"`
 }
 
-// TombstonesRep lists deletes: Refs (32 bytes each) with their times.
+// TombstonesRep lists up to MaxIDs deletes: Refs (32 bytes each) with
+// their times, oldest first. More says another page follows: ask again with
+// Since set to the last time.
 type TombstonesRep struct {
 	Header
 	Refs IDs     `msgpack:"refs"`
 	At   []int64 `msgpack:"at"`
+	More bool    `msgpack:"more,omitempty"`
 }
