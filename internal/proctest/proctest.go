@@ -251,3 +251,24 @@ func (r *Running) Exited() bool {
 		return false
 	}
 }
+
+// FastArgs shorten the membership timers of test clusters.
+var FastArgs = []string{"--heartbeat", "100ms", "--suspect-after", "400ms", "--dead-after", "1s", "--locate-timeout", "5s"}
+
+// Cluster starts n `emerge node` processes with FastArgs and args, the
+// first as seed of the others.
+func Cluster(t testing.TB, bin string, n int, args ...string) []*Node {
+	t.Helper()
+	nodes := []*Node{StartNode(t, bin, append(append([]string{}, FastArgs...), args...)...)}
+	for i := 1; i < n; i++ {
+		nodes = append(nodes, Join(t, bin, nodes[0], args...))
+	}
+	return nodes
+}
+
+// Join starts one more node with FastArgs and args, joining through seed.
+func Join(t testing.TB, bin string, seed *Node, args ...string) *Node {
+	t.Helper()
+	a := append(append(append([]string{}, FastArgs...), "--peers", seed.Ready.RPC), args...)
+	return StartNode(t, bin, a...)
+}
