@@ -75,7 +75,7 @@ func MapUpload(path string, size int64) (*Mapping, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s is %d bytes, not %d", ErrBadUpload, path, n, size)
 	}
-	data, err := mapFile(f, size, unix.PROT_READ|unix.PROT_WRITE)
+	data, err := mapFile(f, size, unix.PROT_READ|unix.PROT_WRITE, true)
 	if err != nil {
 		f.Close()
 		return nil, err

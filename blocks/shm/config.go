@@ -83,6 +83,19 @@ func fsSize(dir string) int64 {
 	}
 }
 
+// DefaultConfig returns the Config a node with a tier in dir starts from.
+func DefaultConfig(dir string) Config {
+	capacity := DefaultCapacity(dir)
+	return Config{
+		Dir:          dir,
+		Capacity:     capacity,
+		UploadTTL:    DefaultUploadTTL,
+		RecycleBytes: capacity / 4,
+		Logger:       zerolog.Nop(),
+		Now:          time.Now,
+	}
+}
+
 func (c Config) withDefaults() Config {
 	if c.Capacity == 0 && c.Dir != "" {
 		c.Capacity = DefaultCapacity(c.Dir)

@@ -2,6 +2,7 @@ package shm
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -17,13 +18,15 @@ import (
 const mib = 1 << 20
 
 // shmDir returns a fresh directory path under /dev/shm (not created), or
-// skips the test on a machine without /dev/shm.
+// skips the test on a machine without /dev/shm. EMERGE_SHM_TEST_DIR names
+// another base, a tmpfs mounted with huge=within_size say.
 func shmDir(tb testing.TB) string {
 	tb.Helper()
-	if st, err := os.Stat("/dev/shm"); err != nil || !st.IsDir() {
-		tb.Skip("no /dev/shm on this machine")
+	base := cmp.Or(os.Getenv("EMERGE_SHM_TEST_DIR"), "/dev/shm")
+	if st, err := os.Stat(base); err != nil || !st.IsDir() {
+		tb.Skipf("no %s on this machine", base)
 	}
-	d, err := os.MkdirTemp("/dev/shm", "emerge-shm-test-")
+	d, err := os.MkdirTemp(base, "emerge-shm-test-")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func (t *Tier) Create(ref blocks.Ref, size int64) (*Writer, error) {
 		return nil, err
 	}
 	name := t.seqName(tmpPrefix)
-	f, err := t.openFile(name, size, pf)
+	f, err := t.openFile(name, size, pf, false)
 	if err != nil {
 		t.trimPool()
 		return nil, err

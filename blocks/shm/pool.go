@@ -18,8 +18,14 @@ func (p *pool) push(f *poolFile) {
 	p.bytes += f.size
 }
 
+// recycleSlack lets a small object take a pool file somewhat larger than
+// twice its size.
+const recycleSlack = 1 << 20
+
 // bestFit picks the file to reuse for n bytes: the smallest at least n
-// long, else the longest. nil when empty or n is 0.
+// long, unless that is over twice n (truncating it would free pages a
+// larger object could have used); else the longest shorter one. nil when
+// none fits or n is 0.
 func (p *pool) bestFit(n int64) *poolFile {
 	if n == 0 {
 		return nil
@@ -33,7 +39,7 @@ func (p *pool) bestFit(n int64) *poolFile {
 			below = f
 		}
 	}
-	if above != nil {
+	if above != nil && above.size <= 2*n+recycleSlack {
 		return above
 	}
 	return below

@@ -88,7 +88,7 @@ func (t *Tier) toPool(name string, n int64) bool {
 	}
 	if err := f.Chmod(modeWritable); err != nil {
 		_ = t.removeFile(pname)
-		return true // gone either way; the caller's remove finds nothing
+		return false
 	}
 	t.pool.push(&poolFile{name: pname, size: n})
 	return true
@@ -102,8 +102,9 @@ func (t *Tier) trimPool() {
 }
 
 // openFile returns a file of n bytes named name for the caller to fill:
-// pf's file renamed and resized when given, else a fresh one.
-func (t *Tier) openFile(name string, n int64, pf *poolFile) (*os.File, error) {
+// pf's file renamed and resized when given, else a fresh one; see setSize
+// for allocate.
+func (t *Tier) openFile(name string, n int64, pf *poolFile, allocate bool) (*os.File, error) {
 	if pf != nil {
 		if err := os.Rename(t.path(pf.name), t.path(name)); err != nil {
 			_ = t.removeFile(pf.name)
@@ -120,7 +121,7 @@ func (t *Tier) openFile(name string, n int64, pf *poolFile) (*os.File, error) {
 	if err != nil {
 		return nil, noSpace(fmt.Errorf("shm file: %w", err))
 	}
-	if err := setSize(f, n); err != nil {
+	if err := setSize(f, n, allocate); err != nil {
 		f.Close()
 		_ = t.removeFile(name)
 		return nil, err

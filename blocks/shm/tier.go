@@ -67,9 +67,7 @@ func Open(cfg Config) (*Tier, error) {
 		return nil, err
 	}
 	t.removeStale()
-	if !isTmpfs(cfg.Dir) {
-		t.log.Warn().Str("dir", cfg.Dir).Msg("not on tmpfs: hot copies are ordinary files")
-	}
+	t.checkMount()
 	return t, nil
 }
 

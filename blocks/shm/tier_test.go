@@ -289,6 +289,10 @@ func TestConfig(t *testing.T) {
 	if c.UploadTTL != DefaultUploadTTL || c.RecycleBytes != 2*mib || c.Now == nil {
 		t.Fatalf("defaults %+v", c)
 	}
+	d := DefaultConfig("/dev/shm/x")
+	if d.Capacity != DefaultCapacity("/dev/shm/x") || d.RecycleBytes != d.Capacity/4 || d.validate() != nil {
+		t.Fatalf("DefaultConfig %+v", d)
+	}
 }
 
 func TestDefaultCapacity(t *testing.T) {
@@ -306,5 +310,18 @@ func TestDefaultCapacity(t *testing.T) {
 	defer t2.Close()
 	if t2.Stats().Capacity != DefaultCapacity(d2) {
 		t.Fatalf("capacity %d", t2.Stats().Capacity)
+	}
+}
+
+func TestMountOptions(t *testing.T) {
+	fstype, options := mountOptions(filepath.Join(shmDir(t), "x"))
+	if fstype == "" || options == "" {
+		t.Skip("no /proc/self/mounts")
+	}
+	if isTmpfs("/dev/shm") && fstype != "tmpfs" {
+		t.Fatalf("/dev/shm is tmpfs, mounts say %q", fstype)
+	}
+	if !within("/dev/shm/a", "/dev/shm") || within("/dev/shmx", "/dev/shm") || !within("/x", "/") {
+		t.Fatal("within")
 	}
 }

@@ -39,7 +39,7 @@ func (t *Tier) CreateUpload(size int64) (Upload, error) {
 	}
 	defer t.trimPool()
 	name := uploadName()
-	f, err := t.openFile(name, size, pf)
+	f, err := t.openFile(name, size, pf, true)
 	if err != nil {
 		return Upload{}, err
 	}

@@ -25,11 +25,15 @@ type View struct {
 // with its size. ErrStale means the file was evicted, recycled or replaced
 // since: ask the node again (or read the object another way).
 func OpenView(path string, size int64) (*View, error) {
+	return openView(path, size, true)
+}
+
+func openView(path string, size int64, populate bool) (*View, error) {
 	f, err := openLocked(path, size)
 	if err != nil {
 		return nil, err
 	}
-	data, err := mapFile(f, size, unix.PROT_READ)
+	data, err := mapFile(f, size, unix.PROT_READ, populate)
 	if err != nil {
 		f.Close()
 		return nil, err
