@@ -20,18 +20,20 @@ import (
 // is written for each; a block lives while it has a use or a pin. Delete
 // and Sweep remove blocks left with neither.
 //
-// All methods are safe for concurrent use. Commit, Reserve, Delete and
-// Sweep's removals are serialised by one mutex; block reads and writes are
-// not.
+// All methods are safe for concurrent use. Calls on one ref (Commit,
+// CommitHeld, Reserve, Delete) are serialised by a lock striped by ref;
+// a block's removal excludes the writing of its uses through a lock striped
+// by block id (store_locks.go); Sweep's removals of tombstones and uses
+// rely on Badger's conflict detection. Calls on different objects run in
+// parallel and share Badger's group commits.
 type Store struct {
 	cfg   StoreConfig
 	log   zerolog.Logger
 	db    *badger.DB
 	space *spaceGuard // nil when InMemory or the reserve is disabled
 
-	mu    sync.Mutex // serialises Commit, Reserve, Delete and Sweep's removals
-	pinMu sync.Mutex // guards pins; held across each removal transaction
-	pins  map[ID]int
+	refMu   refLocks   // per-ref stripes: one writer of a ref's records at a time
+	blockMu blockLocks // per-block stripes: uses vs removal, and pins
 
 	objects    atomic.Int64 // committed manifests
 	blocks     atomic.Int64 // stored blocks
@@ -64,7 +66,6 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		cfg:  cfg,
 		log:  cfg.Logger.With().Str("component", "blocks").Logger(),
 		db:   db,
-		pins: make(map[ID]int),
 		quit: make(chan struct{}),
 	}
 	if !cfg.InMemory && cfg.DiskReserve > 0 {

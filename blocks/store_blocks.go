@@ -128,22 +128,14 @@ func blockErr(id ID, err error) error {
 // Pin protects blocks from Delete and Sweep until a matching Unpin, whether
 // or not they are stored yet. Pins are counted and live in memory only.
 func (s *Store) Pin(ids ...ID) {
-	s.pinMu.Lock()
-	defer s.pinMu.Unlock()
 	for _, id := range ids {
-		s.pins[id]++
+		s.blockMu.pin(id)
 	}
 }
 
 // Unpin releases one Pin of each id; unpinning an unpinned id does nothing.
 func (s *Store) Unpin(ids ...ID) {
-	s.pinMu.Lock()
-	defer s.pinMu.Unlock()
 	for _, id := range ids {
-		if n := s.pins[id]; n > 1 {
-			s.pins[id] = n - 1
-		} else {
-			delete(s.pins, id)
-		}
+		s.blockMu.unpin(id)
 	}
 }

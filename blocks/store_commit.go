@@ -12,7 +12,8 @@ import (
 // Reserve writes uses of ids for ref ahead of its manifest: a replica holder
 // receiving the blocks of a put in progress calls it so that Sweep keeps
 // them. Uses with no manifest are swept after PendingGrace. If ref is
-// already committed the stronger of the two uses is written.
+// already committed the stronger of the two uses is written. A block of ids
+// that is stored when Reserve returns stays until the use is removed.
 func (s *Store) Reserve(ref Ref, ids []ID, use Use) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -27,8 +28,8 @@ func (s *Store) Reserve(ref Ref, ids []ID, use Use) error {
 	if err := s.space.take(int64(len(ids)) * useRecordBytes); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.refMu.lock(ref)()
+	defer s.blockMu.readUses(ids)()
 	old, err := s.storedUse(ref)
 	if err != nil {
 		return err
@@ -40,9 +41,10 @@ func (s *Store) Reserve(ref Ref, ids []ID, use Use) error {
 }
 
 // Commit makes an object visible: it checks that every block is stored
-// (else ErrMissingBlocks), writes a use per block (in as many transactions
-// as Badger needs) and writes the manifest record last, so a failure at any
-// point (ErrNoSpace, a crash) leaves no half object visible.
+// (else ErrMissingBlocks), writes a use per block and writes the manifest
+// record, in one transaction when Badger takes it all, else the uses in as
+// many transactions as Badger needs and the manifest last, so a failure at
+// any point (ErrNoSpace, a crash) leaves no half object visible.
 //
 // ref must be m.Ref() (else ErrBadManifest). A tombstone at or after
 // m.Created fails the commit with ErrDeleted, so a fetch that started before
@@ -51,6 +53,9 @@ func (s *Store) Reserve(ref Ref, ids []ID, use Use) error {
 // the later Created, the stronger Use; it checks the blocks and writes the
 // uses again (after CommitHeld, this is how an object becomes whole). Block
 // lengths are not checked against the manifest.
+//
+// Commits of different refs run in parallel; those of one ref run one at a
+// time.
 func (s *Store) Commit(ref Ref, m *Manifest, use Use) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -62,19 +67,8 @@ func (s *Store) Commit(ref Ref, m *Manifest, use Use) error {
 	if err := checkRef(ref, m); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.planCommit(ref, m, use)
-	if err != nil {
-		return err
-	}
-	if err := s.applyCommit(ref, p); err != nil {
-		return fmt.Errorf("blocks: commit %s: %w", ref.Short(), err)
-	}
-	if p.isNew {
-		s.objects.Add(1)
-	}
-	return nil
+	_, err := s.commit(commitReq{ref: ref, m: m, use: use})
+	return err
 }
 
 func checkRef(ref Ref, m *Manifest) error {
@@ -84,102 +78,6 @@ func checkRef(ref Ref, m *Manifest) error {
 	}
 	if got != ref {
 		return fmt.Errorf("%w: manifest hashes to %s, committed as %s", ErrBadManifest, got.Short(), ref.Short())
-	}
-	return nil
-}
-
-// commitPlan is what Commit will write, decided under s.mu.
-type commitPlan struct {
-	m         *Manifest // merged with the stored manifest, if any
-	use       Use
-	isNew     bool // no manifest was stored
-	clearTomb bool
-}
-
-func (s *Store) planCommit(ref Ref, m *Manifest, use Use) (p commitPlan, err error) {
-	p = commitPlan{m: m, use: use, isNew: true}
-	err = s.db.View(func(txn *badger.Txn) error {
-		tomb, dead, err := getTime(txn, tombKey(ref))
-		if err != nil {
-			return err
-		}
-		if dead && unixNano(tomb) >= unixNano(m.Created) {
-			return fmt.Errorf("%w: %s deleted at %s, manifest created %s", ErrDeleted, ref.Short(), tomb, m.Created)
-		}
-		p.clearTomb = dead
-		old, oldUse, err := getManifest(txn, ref)
-		if err != nil || old == nil {
-			return err
-		}
-		p.merge(old, oldUse)
-		return nil
-	})
-	return p, mapErr(err)
-}
-
-// merge folds the stored manifest into the plan.
-func (p *commitPlan) merge(old *Manifest, oldUse Use) {
-	mm := *p.m
-	mm.Replicas = max(mm.Replicas, old.Replicas)
-	if old.Created.After(mm.Created) {
-		mm.Created = old.Created
-	}
-	p.m, p.isNew = &mm, false
-	p.use = stronger(p.use, oldUse)
-}
-
-func (s *Store) applyCommit(ref Ref, p commitPlan) error {
-	rec, err := p.m.MarshalRecord()
-	if err != nil {
-		return err
-	}
-	if int64(len(rec))+1 > s.cfg.maxValue() {
-		return fmt.Errorf("%w: record of %d bytes, this store takes at most %d", ErrBadManifest, len(rec), s.cfg.maxValue())
-	}
-	// A stored manifest does not prove its blocks are here (CommitHeld
-	// stores partial objects), so a re-commit checks and writes it all.
-	if err := s.space.take(int64(len(p.m.Blocks))*useRecordBytes + int64(len(rec))); err != nil {
-		return err
-	}
-	if err := s.checkBlocks(p.m.Blocks); err != nil {
-		return err
-	}
-	if err := s.writeUses(ref, p.m.Blocks, p.use); err != nil {
-		return err
-	}
-	return mapErr(s.db.Update(func(txn *badger.Txn) error {
-		if p.clearTomb {
-			if err := txn.Delete(tombKey(ref)); err != nil {
-				return err
-			}
-		}
-		return txn.Set(manifestKey(ref), append([]byte{byte(p.use)}, rec...))
-	}))
-}
-
-// checkBlocks returns ErrMissingBlocks unless every block is stored.
-func (s *Store) checkBlocks(ids []ID) error {
-	missing, first := 0, ID{}
-	err := s.db.View(func(txn *badger.Txn) error {
-		for _, id := range ids {
-			ok, err := exists(txn, blockKey(id))
-			if err != nil {
-				return err
-			}
-			if !ok && missing == 0 {
-				first = id
-			}
-			if !ok {
-				missing++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return mapErr(err)
-	}
-	if missing > 0 {
-		return fmt.Errorf("%w: %d of %d blocks, first %s", ErrMissingBlocks, missing, len(ids), first.Short())
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // removeChunk bounds how many blocks one removal step handles while holding
-// the pin lock, so Pin never waits long.
+// their stripes, so commits and Pin never wait long.
 const removeChunk = 1024
 
 // Delete tombstones ref at time at (the clock if zero) and removes its
@@ -32,31 +32,51 @@ func (s *Store) Delete(ref Ref, at time.Time) (freed int64, err error) {
 	if at.IsZero() {
 		at = s.cfg.Clock()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, newer, err := s.unlink(ref, at)
-	if err != nil {
-		return 0, fmt.Errorf("blocks: delete %s: %w", ref.Short(), err)
-	}
-	if newer {
-		return 0, nil
-	}
-	if m == nil {
-		return 0, fmt.Errorf("%w: object %s", ErrNotFound, ref.Short())
-	}
-	s.objects.Add(-1)
-	ids := distinct(m.Blocks)
-	if err := s.deleteUses(ref, ids); err != nil {
-		return 0, fmt.Errorf("blocks: delete %s: uses: %w", ref.Short(), err)
+	ids, err := s.unlinkAll(ref, at)
+	if err != nil || ids == nil {
+		return 0, err
 	}
 	freed, _, err = s.removeUnused(ids)
 	return freed, err
 }
 
+// unlinkAll runs the first two steps of Delete under ref's stripe, so no
+// commit of ref writes uses that this delete then removes, and returns the
+// blocks that may have lost their last use (nil if none).
+func (s *Store) unlinkAll(ref Ref, at time.Time) ([]ID, error) {
+	defer s.refMu.lock(ref)()
+	m, newer, err := s.unlink(ref, at)
+	if err != nil {
+		return nil, fmt.Errorf("blocks: delete %s: %w", ref.Short(), err)
+	}
+	if newer {
+		return nil, nil
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%w: object %s", ErrNotFound, ref.Short())
+	}
+	s.objects.Add(-1)
+	ids := distinct(m.Blocks)
+	if err := s.deleteUses(ref, ids); err != nil {
+		return nil, fmt.Errorf("blocks: delete %s: uses: %w", ref.Short(), err)
+	}
+	return ids, nil
+}
+
 // unlink writes the tombstone and removes the manifest in one transaction,
 // returning the manifest it removed (nil if there was none); newer reports
-// a manifest created after at, which is kept.
+// a manifest created after at, which is kept. The transaction is run again
+// if Sweep removed the ref's expired tombstone meanwhile.
 func (s *Store) unlink(ref Ref, at time.Time) (m *Manifest, newer bool, err error) {
+	for attempt := 0; ; attempt++ {
+		m, newer, err = s.unlinkOnce(ref, at)
+		if !errors.Is(err, badger.ErrConflict) || attempt == maxConflictRetries {
+			return m, newer, mapErr(err)
+		}
+	}
+}
+
+func (s *Store) unlinkOnce(ref Ref, at time.Time) (m *Manifest, newer bool, err error) {
 	err = s.db.Update(func(txn *badger.Txn) error {
 		old, dead, err := getTime(txn, tombKey(ref))
 		if err != nil {
@@ -77,7 +97,7 @@ func (s *Store) unlink(ref Ref, at time.Time) (m *Manifest, newer bool, err erro
 		}
 		return txn.Delete(manifestKey(ref))
 	})
-	return m, newer, mapErr(err)
+	return m, newer, err
 }
 
 func (s *Store) deleteUses(ref Ref, ids []ID) error {
@@ -87,19 +107,13 @@ func (s *Store) deleteUses(ref Ref, ids []ID) error {
 }
 
 // removeUnused deletes those of ids (any order, repeats allowed) that are
-// stored and have no use and no pin. The caller holds s.mu, so no use can appear
-// meanwhile; the pin lock is held across each removal transaction, so a Pin
-// that returns before a removal commits keeps its block. A removal that
+// stored and have no use and no pin, a chunk at a time. A removal that
 // conflicts with a concurrent PutBlock is skipped: the next Sweep retries.
 func (s *Store) removeUnused(ids []ID) (freed, removed int64, err error) {
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), removeChunk)]
 		ids = ids[len(chunk):]
-		unused, err := s.unusedIDs(chunk)
-		if err != nil {
-			return freed, removed, fmt.Errorf("blocks: remove blocks: %w", err)
-		}
-		f, n, err := s.removeChunk(unused)
+		f, n, err := s.removeUnusedChunk(chunk)
 		freed, removed = freed+f, removed+n
 		if errors.Is(err, badger.ErrConflict) {
 			s.log.Debug().Err(err).Msg("block removal conflicted; left for the next sweep")
@@ -110,6 +124,24 @@ func (s *Store) removeUnused(ids []ID) (freed, removed int64, err error) {
 		}
 	}
 	return freed, removed, nil
+}
+
+// removeUnusedChunk first looks for blocks with no use without any lock:
+// most blocks a Release or Sweep looks at have one (a commit wrote it), and
+// then it is done. Otherwise it write-locks the stripes of the candidates,
+// so that no commit or Reserve writes a use of them until their removal
+// commits, checks them again and removes those still unused and unpinned.
+func (s *Store) removeUnusedChunk(ids []ID) (freed, removed int64, err error) {
+	cand, err := s.unusedIDs(ids)
+	if err != nil || len(cand) == 0 {
+		return 0, 0, err
+	}
+	set := stripesOf(cand)
+	defer s.blockMu.writeUses(set)()
+	if cand, err = s.unusedIDs(cand); err != nil || len(cand) == 0 {
+		return 0, 0, err
+	}
+	return s.removeBlocks(cand, set)
 }
 
 // unusedIDs returns those of ids with no use. It runs in a read
@@ -129,12 +161,14 @@ func (s *Store) unusedIDs(ids []ID) (out []ID, err error) {
 	return out, mapErr(err)
 }
 
-func (s *Store) removeChunk(ids []ID) (freed, removed int64, err error) {
-	s.pinMu.Lock()
-	defer s.pinMu.Unlock()
+// removeBlocks deletes those of ids that are stored and not pinned. The
+// caller holds the use stripes of set (which covers ids); the pin stripes
+// are held across each removal transaction.
+func (s *Store) removeBlocks(ids []ID, set *stripeSet) (freed, removed int64, err error) {
+	defer s.blockMu.lockPins(set)()
 	var pendBytes, pendN int64
 	err = s.inBatches(len(ids), func(txn *badger.Txn, i int) error {
-		if s.pins[ids[i]] > 0 {
+		if s.blockMu.pinned(ids[i]) {
 			return nil
 		}
 		key := blockKey(ids[i])

@@ -20,8 +20,9 @@ type SweepStats struct {
 // whose ref has no manifest and that are older than PendingGrace (puts that
 // never committed, deletes interrupted by a crash), then every block with
 // no use and no pin. It scans all tombstones, uses and block keys (not block
-// data) in short read transactions and removes candidates in batches under
-// the store mutex, re-checking each, so it runs alongside other calls.
+// data) in short read transactions and removes candidates in batches,
+// re-checking each in the removing transaction (tombstones, uses) or under
+// the block's stripe (blocks), so it runs alongside other calls.
 func (s *Store) Sweep() (SweepStats, error) {
 	if err := s.enter(); err != nil {
 		return SweepStats{}, err
@@ -114,13 +115,29 @@ func (s *Store) staleUse(txn *badger.Txn, key []byte, now time.Time) (bool, erro
 	return !live, err
 }
 
-// deleteIf deletes those keys for which stale still holds, under s.mu.
+// deleteIf deletes those keys for which stale still holds. It takes no
+// lock: stale reads the records it depends on inside the deleting
+// transaction, so a concurrent write of one of them (a Delete renewing a
+// tombstone, a commit or Reserve writing a use, a commit writing the
+// manifest) makes the transaction conflict; it is then run again over the
+// keys, which re-checks each. Keys still conflicting are left for the next
+// sweep.
 func (s *Store) deleteIf(keys [][]byte, stale func(*badger.Txn, []byte) (bool, error)) (removed int, err error) {
-	if len(keys) == 0 {
-		return 0, nil
+	for attempt := 0; len(keys) > 0; attempt++ {
+		n, err := s.deleteIfOnce(keys, stale)
+		removed += n
+		if !errors.Is(err, badger.ErrConflict) {
+			return removed, err
+		}
+		if attempt == maxConflictRetries {
+			s.log.Debug().Err(err).Msg("sweep conflicted; left for the next sweep")
+			return removed, nil
+		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return removed, nil
+}
+
+func (s *Store) deleteIfOnce(keys [][]byte, stale func(*badger.Txn, []byte) (bool, error)) (removed int, err error) {
 	pending := 0
 	err = s.inBatches(len(keys), func(txn *badger.Txn, i int) error {
 		if ok, err := stale(txn, keys[i]); !ok || err != nil {
@@ -148,9 +165,7 @@ func (s *Store) sweepBlocks() (removed int, freed int64, err error) {
 		if len(cand) == 0 {
 			return nil
 		}
-		s.mu.Lock()
 		f, n, err := s.removeUnused(cand)
-		s.mu.Unlock()
 		removed, freed, cand = removed+int(n), freed+f, cand[:0]
 		return err
 	})

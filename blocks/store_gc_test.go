@@ -92,11 +92,9 @@ func TestSweepAfterInterruptedDelete(t *testing.T) {
 	s := openStore(t, cfg)
 	o := newObject(t, randomBlocks(newRand(t), 2, 9), clock.Now())
 	putObject(t, s, o, UseOwner)
-	s.mu.Lock()
 	if _, _, err := s.unlink(o.ref, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	s.mu.Unlock()
 	s.objects.Add(-1)
 	s.Close()
 

@@ -203,6 +203,7 @@ func (md *storeModel) commit(o testObject, m *Manifest, use Use, now time.Time) 
 	}
 	old, live := md.live[o.ref]
 	if live {
+		delete(md.tombs, o.ref) // left by a delete older than the object
 		merged := old
 		merged.m.Replicas = max(old.m.Replicas, m.Replicas)
 		if m.Created.After(old.m.Created) {

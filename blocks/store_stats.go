@@ -24,9 +24,7 @@ func (s *Store) Stats() (Stats, error) {
 	}
 	defer s.leave()
 	st := Stats{Objects: s.objects.Load(), Blocks: s.blocks.Load(), BlockBytes: s.blockBytes.Load()}
-	s.pinMu.Lock()
-	st.Pinned = len(s.pins)
-	s.pinMu.Unlock()
+	st.Pinned = s.blockMu.pinCount()
 	if s.cfg.InMemory {
 		return st, nil
 	}
