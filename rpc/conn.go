@@ -32,7 +32,10 @@ type Conn struct {
 	log  zerolog.Logger
 	sock *zmq.Socket
 	mon  *zmq.Socket
-	wake *waker
+
+	// Readiness of sock and mon (see wake.go).
+	sockReady, monReady chan struct{}
+	sockW, monW         *watcher
 
 	sendq chan *call
 	quit  chan struct{}
@@ -99,8 +102,12 @@ func (c *Conn) open() error {
 	if err == nil {
 		err = c.sock.Connect(c.cfg.Endpoint)
 	}
+	c.sockReady, c.monReady = make(chan struct{}, 1), make(chan struct{}, 1)
 	if err == nil {
-		c.wake, err = newWaker(c.cfg.Context)
+		c.sockW, err = newWatcher(c.sock, c.sockReady)
+	}
+	if err == nil {
+		c.monW, err = newWatcher(c.mon, c.monReady)
 	}
 	if err != nil {
 		c.closeSockets()
@@ -109,6 +116,11 @@ func (c *Conn) open() error {
 }
 
 func (c *Conn) closeSockets() {
+	for _, w := range []*watcher{c.sockW, c.monW} {
+		if w != nil {
+			w.close()
+		}
+	}
 	if c.sock != nil {
 		c.sock.Monitor("", 0)
 		c.sock.Close()
@@ -139,7 +151,6 @@ func (c *Conn) Call(ctx context.Context, op Op, req Body, data [][]byte) (*Messa
 	}
 	select {
 	case c.sendq <- cl:
-		c.wake.Wake()
 	case <-ctx.Done():
 		c.forget(cl.id)
 		return nil, c.ctxErr(ctx, op)
@@ -207,7 +218,6 @@ func (c *Conn) Close() error {
 		c.closed = true
 		c.mu.Unlock()
 		close(c.quit)
-		c.wake.Wake()
 		<-c.done
 		c.failAll(fmt.Errorf("%s: %w", c.cfg.Endpoint, ErrClosed))
 	})

@@ -6,58 +6,85 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// loop is the only goroutine touching c.sock and c.mon.
+// recvBatch caps the messages an owner reads before it looks at its other
+// work again.
+const recvBatch = 256
+
+// loop is the only goroutine calling into c.sock and c.mon. It sleeps in a
+// select: calls to send arrive on sendq, socket readiness from the watchers.
 func (c *Conn) loop() {
 	defer close(c.done)
-	defer c.wake.close()
 	defer c.closeSockets()
 	var backlog []*call
-	poller := zmq.NewPoller()
-	poller.Add(c.sock, zmq.POLLIN)
-	poller.Add(c.wake.pull, zmq.POLLIN)
-	poller.Add(c.mon, zmq.POLLIN)
 	for {
-		events := zmq.POLLIN
-		if len(backlog) > 0 {
-			events |= zmq.POLLOUT
-		}
-		poller.Update(0, events)
-		if _, err := poller.Poll(-1); err != nil && !isRetry(err) {
-			c.log.Error().Err(err).Msg("rpc conn poll")
-			return
-		}
-		c.wake.drain()
 		select {
 		case <-c.quit:
 			return
-		default:
+		case cl := <-c.sendq:
+			backlog = c.round(append(backlog, cl))
+		case <-c.sockReady:
+			backlog = c.round(backlog)
+			c.sockW.Rearm()
+		case <-c.monReady:
+			c.events()
+			c.monW.Rearm()
 		}
-		c.events()
-		backlog = c.flush(backlog)
-		c.receive()
 	}
 }
 
-// flush moves queued calls to the socket until it would block.
-func (c *Conn) flush(backlog []*call) []*call {
+// round sends what it can and delivers every reply that has arrived. Its
+// last call into the socket processes every command queued for it (a
+// receive that ends in EAGAIN, or ZMQ_EVENTS), so nothing is left that would
+// not signal the watcher again.
+func (c *Conn) round(backlog []*call) []*call {
+	for idle := 0; idle < 2; {
+		var sent int
+		backlog, sent = c.flush(c.takeQueued(backlog))
+		got := c.receive()
+		if got == recvBatch {
+			continue
+		}
+		if len(backlog) == 0 && len(c.sendq) == 0 {
+			return backlog
+		}
+		if sent+got > 0 {
+			idle = 0
+		} else {
+			idle++ // guards against a socket that says POLLOUT but refuses
+		}
+		// A DEALER's POLLOUT is exact: the backlog can move again.
+		ev, err := c.sock.GetEvents()
+		if err != nil || ev&(zmq.POLLIN|zmq.POLLOUT) == 0 && len(c.sendq) == 0 {
+			return backlog
+		}
+	}
+	return backlog
+}
+
+// takeQueued moves queued calls to the backlog.
+func (c *Conn) takeQueued(backlog []*call) []*call {
 	for {
 		select {
 		case cl := <-c.sendq:
 			backlog = append(backlog, cl)
-			continue
 		default:
+			return backlog
 		}
-		break
 	}
+}
+
+// flush moves backlog calls to the socket until it would block, and returns
+// the rest and how many left the backlog.
+func (c *Conn) flush(backlog []*call) ([]*call, int) {
 	sent := 0
 	for _, cl := range backlog {
 		if !c.isPending(cl.id) { // canceled while queued
 			sent++
 			continue
 		}
-		if err := sendFrames(c.sock, nil, cl.head, cl.data); err != nil {
-			if isAgain(err) {
-				break
+		if n, err := sendFrames(c.sock, nil, cl.head, cl.data); err != nil {
+			if n == 0 && isAgain(err) {
+				break // nothing queued: retried when the socket has room
 			}
 			if cl = c.take(cl.id); cl != nil {
 				cl.result <- result{err: fmt.Errorf("%s: send %s: %w", c.cfg.Endpoint, cl.op, err)}
@@ -65,22 +92,22 @@ func (c *Conn) flush(backlog []*call) []*call {
 		}
 		sent++
 	}
-	rest := backlog[sent:]
-	if len(rest) == 0 {
-		return backlog[:0]
-	}
-	return append(backlog[:0], rest...)
+	n := copy(backlog, backlog[sent:])
+	clear(backlog[n:])
+	return backlog[:n], sent
 }
 
-// receive delivers every reply that has arrived.
-func (c *Conn) receive() {
-	for i := 0; i < 256; i++ {
+// receive delivers the replies that have arrived, up to recvBatch, and
+// returns how many it read.
+func (c *Conn) receive() int {
+	for i := 0; i < recvBatch; i++ {
 		frames, err := c.sock.RecvMessageBytes(zmq.DONTWAIT)
 		if err != nil {
-			return
+			return i
 		}
 		c.deliver(frames)
 	}
+	return recvBatch
 }
 
 func (c *Conn) deliver(frames [][]byte) {

@@ -77,14 +77,20 @@ type Server struct {
 	log      zerolog.Logger
 	rejLog   zerolog.Logger // sampled: a flood of junk must not become a flood of log lines
 	router   *zmq.Socket
-	wake     *waker
+	ready    chan struct{} // the router may have something to report (see wake.go)
+	watch    *watcher
 	endpoint string
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan outgoing
+	out    chan outgoing // replies from handlers to the owner
 	quit   chan struct{}
 	done   chan struct{}
+
+	// Owned by the loop goroutine: replies not yet accepted by the socket,
+	// and how many of them are rejections (which hold no inflight slot).
+	pending  []outgoing
+	rejected int
 
 	mu       sync.Mutex // guards closing and handlers.Add
 	closing  bool
@@ -99,6 +105,9 @@ type outgoing struct {
 	rid, head []byte
 	data      [][]byte
 	done      func()
+	slot      bool      // holds an inflight slot until sent or dropped
+	held      bool      // a rejection counted in Server.rejected
+	since     time.Time // first refusal by the socket; zero until then
 }
 
 // NewServer binds the ROUTER socket and starts serving.
@@ -149,8 +158,9 @@ func (s *Server) bind() error {
 	if err == nil {
 		s.endpoint, err = r.GetLastEndpoint()
 	}
+	s.ready = make(chan struct{}, 1)
 	if err == nil {
-		s.wake, err = newWaker(s.cfg.Context)
+		s.watch, err = newWatcher(r, s.ready)
 	}
 	if err != nil {
 		r.Close()
@@ -178,102 +188,9 @@ func (s *Server) Close() error {
 		s.cancel()
 		s.handlers.Wait()
 		close(s.quit)
-		s.wake.Wake()
 		<-s.done
 	})
 	return nil
-}
-
-func (s *Server) loop() {
-	defer close(s.done)
-	defer s.router.Close()
-	defer s.wake.close()
-	poller := zmq.NewPoller()
-	poller.Add(s.router, zmq.POLLIN)
-	poller.Add(s.wake.pull, zmq.POLLIN)
-	for {
-		if _, err := poller.Poll(-1); err != nil && !isRetry(err) {
-			s.log.Error().Err(err).Msg("rpc server poll")
-			return
-		}
-		s.wake.drain()
-		s.flush()
-		select {
-		case <-s.quit:
-			s.flush()
-			return
-		default:
-		}
-		s.receive()
-	}
-}
-
-// flush sends every queued reply.
-func (s *Server) flush() {
-	for {
-		select {
-		case o := <-s.out:
-			s.send(o)
-		default:
-			return
-		}
-	}
-}
-
-func (s *Server) send(o outgoing) {
-	err := sendFrames(s.router, o.rid, o.head, o.data)
-	if o.done != nil {
-		o.done()
-	}
-	if err != nil {
-		s.nSendErr.Add(1)
-		s.rejLog.Debug().Err(err).Msg("rpc reply not sent: peer gone or queue full (sampled)")
-		return
-	}
-	s.nRep.Add(1)
-}
-
-// receive reads up to a batch of requests without blocking.
-func (s *Server) receive() {
-	for i := 0; i < 256; i++ {
-		frames, err := s.router.RecvMessageBytes(zmq.DONTWAIT)
-		if err != nil {
-			if !isAgain(err) && !isRetry(err) {
-				s.log.Debug().Err(err).Msg("rpc receive")
-			}
-			return
-		}
-		s.nReq.Add(1)
-		s.dispatch(frames)
-	}
-}
-
-func (s *Server) dispatch(frames [][]byte) {
-	rid := frames[0]
-	if len(frames) < 2 || len(frames[1]) != 0 {
-		s.reject(rid, &Message{}, fmt.Errorf("%w: missing empty delimiter frame", ErrBadRequest))
-		return
-	}
-	m, err := ParseFrames(frames[2:], s.cfg.Limits)
-	if err != nil {
-		if m == nil {
-			m = &Message{}
-		}
-		s.reject(rid, m, err)
-		return
-	}
-	if !s.spawn(rid, m) {
-		s.nBusy.Add(1)
-		s.reject(rid, m, Errorf(ErrUnavailable, "node busy: %d requests in flight", s.cfg.MaxInflight))
-	}
-}
-
-// reject answers directly from the owner goroutine.
-func (s *Server) reject(rid []byte, m *Message, err error) {
-	s.nBad.Add(1)
-	s.rejLog.Debug().Err(err).Uint64("id", m.ID).Msg("rpc request rejected (sampled)")
-	head, _ := encodeHeader(errorBody(err), m.Op, m.ID)
-	s.send(outgoing{rid: rid, head: head})
 }
 
 func (s *Server) spawn(rid []byte, m *Message) bool {
@@ -291,9 +208,10 @@ func (s *Server) spawn(rid []byte, m *Message) bool {
 	return true
 }
 
+// handle serves one request; its inflight slot travels with the reply and
+// is released by the owner once the socket has taken the reply.
 func (s *Server) handle(rid []byte, m *Message) {
 	defer s.handlers.Done()
-	defer s.inflight.Add(-1)
 	rep, err := s.serve(m)
 	var o outgoing
 	if err != nil {
@@ -307,9 +225,8 @@ func (s *Server) handle(rid []byte, m *Message) {
 			o.head, _ = encodeHeader(errorBody(err), m.Op, m.ID)
 		}
 	}
-	o.rid = rid
+	o.rid, o.slot = rid, true
 	s.out <- o
-	s.wake.Wake()
 }
 
 // serve runs the handler, turning a panic into an internal error.
@@ -351,33 +268,4 @@ func oneLine(s string) string {
 		s = s[:1021] + "..."
 	}
 	return s
-}
-
-// sendFrames sends [rid?] "" head data... as one multipart message without
-// blocking. rid is nil on a DEALER.
-func sendFrames(sock *zmq.Socket, rid, head []byte, data [][]byte) error {
-	if rid != nil {
-		if _, err := sock.SendBytes(rid, zmq.SNDMORE|zmq.DONTWAIT); err != nil {
-			return err
-		}
-	}
-	flag := zmq.SNDMORE | zmq.DONTWAIT
-	if _, err := sock.SendBytes(nil, flag); err != nil {
-		return err
-	}
-	if len(data) == 0 {
-		flag = zmq.DONTWAIT
-	}
-	if _, err := sock.SendBytes(head, flag); err != nil {
-		return err
-	}
-	for i, d := range data {
-		if i == len(data)-1 {
-			flag = zmq.DONTWAIT
-		}
-		if _, err := sock.SendBytes(d, flag); err != nil {
-			return err
-		}
-	}
-	return nil
 }

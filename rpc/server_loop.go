@@ -1,0 +1,214 @@
+package rpc
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// How long the owner keeps retrying a reply the socket refuses: a peer whose
+// pipe stays full (EAGAIN) is connected but not reading; EHOSTUNREACH past a
+// moment means the peer is gone (its calls failed when it disconnected).
+const (
+	keepFull    = 30 * time.Second
+	keepUnreach = 5 * time.Second
+	retryFirst  = time.Millisecond
+	retryMax    = 100 * time.Millisecond
+)
+
+// loop is the only goroutine calling into s.router. It sleeps in a select:
+// handler replies arrive on out, socket readiness from the watcher.
+func (s *Server) loop() {
+	defer close(s.done)
+	defer s.router.Close()
+	defer s.watch.close()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	backoff := retryFirst
+	for {
+		select {
+		case <-s.ready:
+			s.round()
+			s.watch.Rearm()
+		case o := <-s.out:
+			s.pending = append(s.pending, o)
+			s.round()
+		case <-retry.C:
+			backoff = min(2*backoff, retryMax)
+			s.round()
+		case <-s.quit:
+			s.shutdown()
+			return
+		}
+		if len(s.pending) == 0 {
+			backoff = retryFirst
+			retry.Stop()
+		} else {
+			retry.Reset(backoff)
+		}
+	}
+}
+
+// round sends the replies it can and dispatches every request that has
+// arrived. Its last call into the socket processes every command queued for
+// it (a receive that ends in EAGAIN, or ZMQ_EVENTS), so nothing is left that
+// would not signal the watcher again. Replies the socket refuses stay pending;
+// the command that gives their pipe room again wakes the owner, and a timer
+// backs that up.
+func (s *Server) round() {
+	for {
+		s.takeReplies()
+		s.flush()
+		if s.receive() == recvBatch {
+			continue
+		}
+		if len(s.pending) == 0 {
+			return
+		}
+		if s.flush() > 0 { // the receive may have given a pipe room
+			continue // and sends may have processed commands: look again
+		}
+		if ev, err := s.router.GetEvents(); err != nil || ev&zmq.POLLIN == 0 {
+			return
+		}
+	}
+}
+
+// takeReplies moves replies from handlers to the pending list.
+func (s *Server) takeReplies() {
+	for {
+		select {
+		case o := <-s.out:
+			s.pending = append(s.pending, o)
+		default:
+			return
+		}
+	}
+}
+
+// flush offers every pending reply to the socket and returns how many left
+// the list (sent or dropped).
+func (s *Server) flush() int {
+	kept := s.pending[:0]
+	for _, o := range s.pending {
+		if !s.offer(&o) {
+			kept = append(kept, o)
+		}
+	}
+	n := len(s.pending) - len(kept)
+	clear(s.pending[len(kept):])
+	s.pending = kept
+	return n
+}
+
+// offer tries to send o and reports whether it is done with: sent, or
+// dropped because the socket refused it for too long or for good.
+func (s *Server) offer(o *outgoing) bool {
+	n, err := sendFrames(s.router, o.rid, o.head, o.data)
+	if err == nil {
+		s.finish(o, true)
+		return true
+	}
+	if n == 0 && isRefused(err) {
+		now := time.Now()
+		if o.since.IsZero() {
+			o.since = now
+		}
+		keep := keepFull
+		if zmq.AsErrno(err) == zmq.Errno(syscall.EHOSTUNREACH) {
+			keep = keepUnreach
+		}
+		if now.Sub(o.since) < keep {
+			return false
+		}
+	}
+	s.rejLog.Debug().Err(err).Msg("rpc reply dropped: peer gone or not reading (sampled)")
+	s.finish(o, false)
+	return true
+}
+
+// finish releases what a reply holds once the socket took it or it was
+// dropped.
+func (s *Server) finish(o *outgoing, sent bool) {
+	if o.done != nil {
+		o.done()
+	}
+	if o.slot {
+		s.inflight.Add(-1)
+	}
+	if o.held {
+		s.rejected--
+	}
+	if sent {
+		s.nRep.Add(1)
+	} else {
+		s.nSendErr.Add(1)
+	}
+}
+
+// shutdown sends what the socket takes at once and drops the rest.
+func (s *Server) shutdown() {
+	s.takeReplies()
+	s.flush()
+	for i := range s.pending {
+		s.finish(&s.pending[i], false)
+	}
+	s.pending = nil
+}
+
+// receive dispatches up to recvBatch requests without blocking and returns
+// how many it read.
+func (s *Server) receive() int {
+	for i := 0; i < recvBatch; i++ {
+		frames, err := s.router.RecvMessageBytes(zmq.DONTWAIT)
+		if err != nil {
+			if !isAgain(err) && !isRetry(err) {
+				s.log.Debug().Err(err).Msg("rpc receive")
+			}
+			return i
+		}
+		s.nReq.Add(1)
+		s.dispatch(frames)
+	}
+	return recvBatch
+}
+
+func (s *Server) dispatch(frames [][]byte) {
+	rid := frames[0]
+	if len(frames) < 2 || len(frames[1]) != 0 {
+		s.reject(rid, &Message{}, fmt.Errorf("%w: missing empty delimiter frame", ErrBadRequest))
+		return
+	}
+	m, err := ParseFrames(frames[2:], s.cfg.Limits)
+	if err != nil {
+		if m == nil {
+			m = &Message{}
+		}
+		s.reject(rid, m, err)
+		return
+	}
+	if !s.spawn(rid, m) {
+		s.nBusy.Add(1)
+		s.reject(rid, m, Errorf(ErrUnavailable, "node busy: %d requests in flight", s.cfg.MaxInflight))
+	}
+}
+
+// reject answers directly from the owner goroutine. A refused rejection is
+// kept for retry like any reply, but at most MaxInflight of them, so a peer
+// that floods without reading cannot make the list grow.
+func (s *Server) reject(rid []byte, m *Message, err error) {
+	s.nBad.Add(1)
+	s.rejLog.Debug().Err(err).Uint64("id", m.ID).Msg("rpc request rejected (sampled)")
+	head, _ := encodeHeader(errorBody(err), m.Op, m.ID)
+	o := outgoing{rid: rid, head: head}
+	if s.rejected >= s.cfg.MaxInflight {
+		o.since = time.Now().Add(-keepFull) // one try only
+	}
+	if !s.offer(&o) {
+		o.held = true
+		s.rejected++
+		s.pending = append(s.pending, o)
+	}
+}
