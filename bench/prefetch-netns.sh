@@ -165,6 +165,17 @@ sent_mib() {
 	awk 'NR == FNR { b[$1] = $2; next } { printf "%s%d:%.0f", sep, $1, ($2 - b[$1]) / 1048576; sep = " " }' "$1" "$2"
 }
 
+# drops: packets each link's tbf dropped so far, "node:out/in".
+drops() {
+	local i out in sep=
+	for i in $(seq 0 $((N - 1))); do
+		out=$(ip netns exec "$(ns "$i")" tc -s qdisc show dev eth0 | grep -o -m1 'dropped [0-9]*' | cut -d' ' -f2)
+		in=$(ip netns exec "$BR" tc -s qdisc show dev "v$i" | grep -o -m1 'dropped [0-9]*' | cut -d' ' -f2)
+		printf '%s%d:%s/%s' "$sep" "$i" "$out" "$in"
+		sep=' '
+	done
+}
+
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
@@ -230,7 +241,7 @@ run_naive() { # direct|own
 	tx_bytes >"$WORK/tx.after"
 	local label="naive, gets from node 0" expect="expected ~$((N - 1)).00; "
 	if [[ $1 == own ]]; then label="naive, gets via own node" expect=; fi
-	row "$label" "$LAST" "${expect}MiB sent by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+	row "$label" "$LAST" "${expect}MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
 }
 
 run_prefetch() {
@@ -248,7 +259,7 @@ run_prefetch() {
 	t1=$(now)
 	tx_bytes >"$WORK/tx.after"
 	row "prefetch (put --wait)" "$(elapsed "$t0" "$t1")" \
-		"put included; MiB sent by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+		"put included; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
 	check_held "$ref"
 	cli 0 --node "$(ep 0)" prefetch status "$ref" --json >"$WORK/prefetch-status.json" 2>&1 || true
 }
@@ -298,6 +309,7 @@ main() {
 		*) die "unknown method $m" ;;
 		esac
 	done
+	echo "packets dropped by tbf over the run, node:out/in: $(drops)"
 	echo "load at end:$(uptime | sed 's/.*load average://')"
 }
 
