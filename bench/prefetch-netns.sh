@@ -53,16 +53,22 @@ PIDS=()         # nodes and helpers, killed on exit
 
 die() { echo "prefetch-netns: $*" >&2; exit 1; }
 
+# ns_pids: every process inside this run's node namespaces (nodes, clients,
+# rawlink), whatever started it.
+ns_pids() {
+	local i
+	for i in $(seq 0 $((N - 1))); do ip netns pids "$P-$i" 2>/dev/null || true; done
+}
+
 cleanup() {
-	local p i
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for i in $(seq 50); do
-		alive=0
-		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		((alive)) || break
+	local p t
+	for p in "${PIDS[@]}" $(ns_pids); do kill "$p" 2>/dev/null || true; done
+	for t in $(seq 100); do # nodes shut down gracefully: give them 10 s
+		[[ -z $(ns_pids) ]] && break
 		sleep 0.1
 	done
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in $(ns_pids); do kill -9 "$p" 2>/dev/null || true; done
+	for t in $(seq 20); do [[ -z $(ns_pids) ]] && break; sleep 0.1; done
 	for i in $(seq 0 $((N - 1))); do ip netns del "$P-$i" 2>/dev/null || true; done
 	ip netns del "$BR" 2>/dev/null || true # takes the bridge and the veths' bridge ends with it
 	if [[ -n $WORK && ${KEEP:-} != 1 ]]; then rm -rf "$WORK"; fi
@@ -87,7 +93,16 @@ ns() { echo "$P-$1"; }      # namespace of node i
 ip_of() { echo "$SUBNET.$(($1 + 1))"; }
 ep() { echo "tcp://$(ip_of "$1"):$PORT"; }
 in_ns() { local i=$1; shift; ip netns exec "$(ns "$i")" "$@"; }
-cli() { local i=$1; shift; EMERGE_HOST_ID=netns-$i in_ns "$i" "$BIN" "$@"; } # the CLI in node i's namespace
+# cli I ARGS...: the CLI in node I's namespace. It runs as a job the shell
+# waits for, so that Ctrl-C reaches the traps below: the CLI catches SIGINT
+# itself, and bash does not run its own INT trap when a foreground command
+# caught the signal and exited normally.
+cli() {
+	local i=$1
+	shift
+	EMERGE_HOST_ID=netns-$i ip netns exec "$(ns "$i")" "$BIN" "$@" &
+	wait $!
+}
 
 # shape NS DEV: tbf at B on the egress of DEV in namespace NS.
 shape() { ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "${RATE_MBIT}mbit" burst "$BURST" latency "$TC_LATENCY"; }
@@ -129,8 +144,8 @@ start_node() {
 	[[ -n $seed ]] && args+=(--peers "$seed")
 	[[ -n $seed && -n $GROUP_FLAG ]] && args+=("$GROUP_FLAG" "$GROUP")
 	[[ -n $SHM_FLAG ]] && args+=("$SHM_FLAG" "$d/shm")
-	in_ns "$i" "$BIN" "${args[@]}" >"$d/log" 2>&1 &
-	PIDS+=($!)
+	ip netns exec "$(ns "$i")" "$BIN" "${args[@]}" >"$d/log" 2>&1 &
+	PIDS+=($!) # ip netns exec execs: this is the node's pid
 }
 
 wait_ready() {
@@ -189,7 +204,7 @@ row() {
 run_raw() {
 	local out t0 t1
 	out="$WORK/raw.out"
-	in_ns 1 "$WORK/rawlink" -listen "$(ip_of 1):7799" >"$out" &
+	ip netns exec "$(ns 1)" "$WORK/rawlink" -listen "$(ip_of 1):7799" >"$out" &
 	local rx=$!
 	PIDS+=($rx)
 	t0=$(now)
