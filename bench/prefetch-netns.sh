@@ -50,6 +50,7 @@ P=emnet-$$      # prefix of this run's namespaces
 BR=$P-br        # the namespace holding the bridge
 WORK=
 PIDS=()         # nodes and helpers, killed on exit
+NODE_PIDS=()
 
 die() { echo "prefetch-netns: $*" >&2; exit 1; }
 
@@ -146,6 +147,7 @@ start_node() {
 	[[ -n $SHM_FLAG ]] && args+=("$SHM_FLAG" "$d/shm")
 	ip netns exec "$(ns "$i")" "$BIN" "${args[@]}" >"$d/log" 2>&1 &
 	PIDS+=($!) # ip netns exec execs: this is the node's pid
+	NODE_PIDS+=($!)
 }
 
 wait_ready() {
@@ -189,6 +191,15 @@ drops() {
 		printf '%s%d:%s/%s' "$sep" "$i" "$out" "$in"
 		sep=' '
 	done
+}
+
+# node_cpu: CPU seconds (user + system) the nodes have used so far.
+node_cpu() {
+	local p ticks=0
+	for p in "${NODE_PIDS[@]}"; do
+		[[ -r /proc/$p/stat ]] && ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
 }
 
 now() { date +%s.%N; }
@@ -252,11 +263,14 @@ run_naive() { # direct|own
 		if [[ $1 == direct ]]; then eps+=("$(ep 0)"); else eps+=("$(ep "$k")"); fi
 	done
 	tx_bytes >"$WORK/tx.before"
+	local cpu0
+	cpu0=$(node_cpu)
 	gets_at_once "${eps[@]}"
+	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
 	tx_bytes >"$WORK/tx.after"
 	local label="naive, gets from node 0" expect="expected ~$((N - 1)).00; "
 	if [[ $1 == own ]]; then label="naive, gets via own node" expect=; fi
-	row "$label" "$LAST" "${expect}MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+	row "$label" "$LAST" "${expect}nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
 }
 
 run_prefetch() {
@@ -268,13 +282,16 @@ run_prefetch() {
 	local t0 t1 ref
 	new_object prefetch
 	tx_bytes >"$WORK/tx.before"
+	local cpu0
+	cpu0=$(node_cpu)
 	t0=$(now)
 	ref=$(cli 0 --node "$(ep 0)" put "$WORK/prefetch.bin" --prefetch-group "$GROUP" --wait) ||
 		die "put --prefetch-group failed"
 	t1=$(now)
+	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
 	tx_bytes >"$WORK/tx.after"
 	row "prefetch (put --wait)" "$(elapsed "$t0" "$t1")" \
-		"put included; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+		"put included; nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
 	check_held "$ref"
 	cli 0 --node "$(ep 0)" prefetch status "$ref" --json >"$WORK/prefetch-status.json" 2>&1 || true
 }
