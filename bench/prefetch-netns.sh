@@ -29,7 +29,8 @@
 # makes it 64), RATE_MBIT (default 200), BURST (tbf burst, default 256kb),
 # TC_LATENCY (tbf queue, default 50ms), METHODS (default "raw prefetch
 # direct own"), EMERGE_BIN (default bin/emerge, built with `make build` when
-# missing), KEEP=1 keeps the work directory (logs) after the run.
+# missing), LOG_LEVEL of the nodes (default warn), KEEP=1 keeps the work
+# directory (node logs, data) after the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,7 @@ RATE_MBIT=${RATE_MBIT:-200}
 BURST=${BURST:-256kb}
 TC_LATENCY=${TC_LATENCY:-50ms}
 METHODS=${METHODS:-raw prefetch direct own}
+LOG_LEVEL=${LOG_LEVEL:-warn}
 BIN=${EMERGE_BIN:-bin/emerge}
 GROUP=actor
 SUBNET=10.77.0
@@ -141,7 +143,7 @@ start_node() {
 	local i=$1 seed=${2:-} d="$WORK/n$1"
 	mkdir -p "$d/shm"
 	local args=(node --listen "$(ep "$i")" --pub-listen "tcp://$(ip_of "$i"):$((PORT + 1))" --data-dir "$d/data"
-		--host-id "netns-$i" --ready-file "$d/ready.json" --log-format json --log-level warn)
+		--host-id "netns-$i" --ready-file "$d/ready.json" --log-format json --log-level "$LOG_LEVEL")
 	[[ -n $seed ]] && args+=(--peers "$seed")
 	[[ -n $seed && -n $GROUP_FLAG ]] && args+=("$GROUP_FLAG" "$GROUP")
 	[[ -n $SHM_FLAG ]] && args+=("$SHM_FLAG" "$d/shm")
@@ -251,8 +253,10 @@ gets_at_once() {
 	wait "${pids[@]}" || true
 	LAST=0
 	for k in $(seq 1 $((N - 1))); do
-		[[ $(cat "$WORK/get$k.rc") == 0 && $(cat "$WORK/get$k.bytes") == "$S" ]] ||
+		[[ $(cat "$WORK/get$k.rc") == 0 && $(cat "$WORK/get$k.bytes") == "$S" ]] || {
+			tail -n 5 "$WORK/n$k/log" >&2
 			die "get on node $k failed: $(cat "$WORK/get$k.err")"
+		}
 		LAST=$(awk -v a="$LAST" -v b="$(elapsed "$t0" "$(cat "$WORK/get$k.end")")" 'BEGIN { print (b > a) ? b : a }')
 	done
 }
