@@ -262,7 +262,7 @@ gets_at_once() {
 }
 
 run_naive() { # direct|own
-	local k eps=() before after
+	local k eps=()
 	for k in $(seq 0 $((N - 1))); do
 		if [[ $1 == direct ]]; then eps+=("$(ep 0)"); else eps+=("$(ep "$k")"); fi
 	done
@@ -304,7 +304,7 @@ run_prefetch() {
 check_held() {
 	local k line
 	for k in $(seq 1 $((N - 1))); do
-		line=$(cli "$k" --node "$(ep "$k")" stat "$1" | grep '^blocks')
+		line=$(cli "$k" --node "$(ep "$k")" stat "$1" 2>&1 | grep '^blocks\|emerge:') || true
 		[[ $line =~ ([0-9]+)\ x\ .*\(([0-9]+)\ held ]] && [[ ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]] ||
 			echo "warning: node $k after prefetch: $line" | tee -a "$WORK/table"
 	done
