@@ -345,6 +345,7 @@ main() {
 		*) die "unknown method $m" ;;
 		esac
 	done
+	echo "targets: prefetch below 1.3 (Kraken's published p50 1.0, Dragonfly's 1.5); naive about N-1 = $((N - 1))"
 	echo "packets dropped by tbf over the run, node:out/in: $(drops)"
 	echo "load at end:$(uptime | sed 's/.*load average://')"
 }
