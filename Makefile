@@ -10,7 +10,7 @@ RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./in
 
 export CGO_ENABLED := 1
 
-.PHONY: all help deps build test test-quick race vet fmt bench bench-redis fuzz demo run clean
+.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch fuzz demo run clean
 
 all: build
 
@@ -21,6 +21,7 @@ help:
 	@echo "make test-quick  all tests, no race detector"
 	@echo "make race        every package under the race detector (slow)"
 	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
+	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1)"
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
 	@echo "make deps        install libzmq and pkg-config when missing (apt-get)"
 
@@ -50,6 +51,10 @@ race: build
 
 bench: build
 	bash bench/run.sh
+
+# Needs root: network namespaces, veths and tc (bench/prefetch-netns.sh).
+bench-prefetch: build
+	bash bench/prefetch-netns.sh
 
 fuzz: deps
 	bash scripts/fuzz.sh $${FUZZTIME:-30s}

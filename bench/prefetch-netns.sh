@@ -1,0 +1,353 @@
+#!/usr/bin/env bash
+# Dissemination benchmark (issue 5): how long N nodes take to all hold an
+# object of S bytes put on node 0, when every node has a link of rate B.
+# `make bench-prefetch` runs this; it needs root (network namespaces, tc).
+# docs/benchmarks.md ("Dissemination (netns + tc)") explains the figures.
+#
+# Each node runs in its own network namespace with one veth link to a bridge
+# that lives in a namespace of its own, so nothing is added to the root
+# namespace. Each link is shaped with tbf to B in both directions: egress of
+# the node's end (what the node sends) and egress of the bridge's end (what
+# it receives). Every figure is a ratio against the floor S/B, the time one
+# link needs for the object, and the raw-link row measures that link in the
+# same run with one plain TCP stream.
+#
+# Rows:
+#   raw link  one TCP stream of S bytes from node 0's namespace to node 1's
+#   prefetch  nodes 1..N-1 in group "actor"; `emerge put FILE
+#             --prefetch-group actor --wait` on node 0 (skipped when the
+#             binary lacks the flag)
+#   naive     an object put on node 0 while it was alone (every block there,
+#             one replica), then nodes 1..N-1 get it at once:
+#             "from node 0" - each client asks node 0 itself (--node), so
+#                             node 0 is the only source: about (N-1) x floor
+#             "via own node" - each client asks its own node, which fetches
+#                             from whichever members hold blocks, including
+#                             blocks other nodes fetched a moment before
+#
+# Knobs (environment): N (nodes, default 8), SIZE_MIB (default 256; QUICK=1
+# makes it 64), RATE_MBIT (default 200), BURST (tbf burst, default 256kb),
+# TC_LATENCY (tbf queue, default 50ms), METHODS (default "raw prefetch
+# direct own"), EMERGE_BIN (default bin/emerge, built with `make build` when
+# missing), LOG_LEVEL of the nodes (default warn), KEEP=1 keeps the work
+# directory (node logs, data) after the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-8}
+SIZE_MIB=${SIZE_MIB:-$([[ ${QUICK:-} == 1 ]] && echo 64 || echo 256)}
+RATE_MBIT=${RATE_MBIT:-200}
+BURST=${BURST:-256kb}
+TC_LATENCY=${TC_LATENCY:-50ms}
+METHODS=${METHODS:-raw prefetch direct own}
+LOG_LEVEL=${LOG_LEVEL:-warn}
+BIN=${EMERGE_BIN:-bin/emerge}
+GROUP=actor
+SUBNET=10.77.0
+PORT=7700
+S=$((SIZE_MIB << 20))
+FLOOR=$(awk -v s="$S" -v r="$RATE_MBIT" 'BEGIN { printf "%.3f", s * 8 / (r * 1e6) }')
+
+P=emnet-$$      # prefix of this run's namespaces
+BR=$P-br        # the namespace holding the bridge
+WORK=
+PIDS=()         # nodes and helpers, killed on exit
+NODE_PIDS=()
+
+die() { echo "prefetch-netns: $*" >&2; exit 1; }
+
+# ns_pids: every process inside this run's node namespaces (nodes, clients,
+# rawlink), whatever started it.
+ns_pids() {
+	local i
+	for i in $(seq 0 $((N - 1))); do ip netns pids "$P-$i" 2>/dev/null || true; done
+}
+
+cleanup() {
+	local p t
+	for p in "${PIDS[@]}" $(ns_pids); do kill "$p" 2>/dev/null || true; done
+	for t in $(seq 100); do # nodes shut down gracefully: give them 10 s
+		[[ -z $(ns_pids) ]] && break
+		sleep 0.1
+	done
+	for p in $(ns_pids); do kill -9 "$p" 2>/dev/null || true; done
+	for t in $(seq 20); do [[ -z $(ns_pids) ]] && break; sleep 0.1; done
+	for i in $(seq 0 $((N - 1))); do ip netns del "$P-$i" 2>/dev/null || true; done
+	ip netns del "$BR" 2>/dev/null || true # takes the bridge and the veths' bridge ends with it
+	if [[ -n $WORK && ${KEEP:-} != 1 ]]; then rm -rf "$WORK"; fi
+	if [[ -n $WORK && ${KEEP:-} == 1 ]]; then echo "kept $WORK" >&2; fi
+}
+
+preflight() {
+	[[ $(id -u) == 0 ]] || die "must run as root (it creates network namespaces and tc qdiscs); try: sudo make bench-prefetch"
+	command -v ip >/dev/null || die "ip (iproute2) not found"
+	command -v tc >/dev/null || die "tc (iproute2) not found"
+	command -v go >/dev/null || die "go not found (builds bench/rawlink)"
+	((N >= 2 && N <= 200)) || die "N=$N: need 2..200 nodes"
+	if [[ ! -x $BIN ]]; then
+		[[ $BIN == bin/emerge ]] || die "EMERGE_BIN=$BIN is not executable"
+		echo "building $BIN (make build)" >&2
+		make build >&2
+	fi
+	BIN=$(realpath "$BIN")
+}
+
+ns() { echo "$P-$1"; }      # namespace of node i
+ip_of() { echo "$SUBNET.$(($1 + 1))"; }
+ep() { echo "tcp://$(ip_of "$1"):$PORT"; }
+in_ns() { local i=$1; shift; ip netns exec "$(ns "$i")" "$@"; }
+# cli I ARGS...: the CLI in node I's namespace. It runs as a job the shell
+# waits for, so that Ctrl-C reaches the traps below: the CLI catches SIGINT
+# itself, and bash does not run its own INT trap when a foreground command
+# caught the signal and exited normally.
+cli() {
+	local i=$1
+	shift
+	EMERGE_HOST_ID=netns-$i ip netns exec "$(ns "$i")" "$BIN" "$@" &
+	wait $!
+}
+
+# shape NS DEV: tbf at B on the egress of DEV in namespace NS.
+shape() { ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "${RATE_MBIT}mbit" burst "$BURST" latency "$TC_LATENCY"; }
+
+setup_network() {
+	local i
+	ip netns add "$BR"
+	ip -n "$BR" link add br0 type bridge
+	ip -n "$BR" link set br0 up
+	ip -n "$BR" link set lo up
+	for i in $(seq 0 $((N - 1))); do
+		ip netns add "$(ns "$i")"
+		ip link add "v$i" netns "$BR" type veth peer name eth0 netns "$(ns "$i")"
+		ip -n "$BR" link set "v$i" master br0 up
+		ip -n "$(ns "$i")" addr add "$(ip_of "$i")/24" dev eth0
+		ip -n "$(ns "$i")" link set eth0 up
+		ip -n "$(ns "$i")" link set lo up
+		shape "$(ns "$i")" eth0 # what node i sends
+		shape "$BR" "v$i"       # what node i receives
+	done
+}
+
+# node_flags_supported sets GROUP_FLAG and SHM_FLAG from `emerge node --help`.
+node_flags_supported() {
+	local help
+	help=$("$BIN" node --help)
+	GROUP_FLAG=
+	if grep -q -- '--group ' <<<"$help"; then GROUP_FLAG=--group; elif grep -q -- '--groups ' <<<"$help"; then GROUP_FLAG=--groups; fi
+	SHM_FLAG=
+	if grep -q -- '--shm-dir ' <<<"$help"; then SHM_FLAG=--shm-dir; fi
+}
+
+# start_node I [SEED]: runs node I in its namespace and waits for its ready file.
+start_node() {
+	local i=$1 seed=${2:-} d="$WORK/n$1"
+	mkdir -p "$d/shm"
+	local args=(node --listen "$(ep "$i")" --pub-listen "tcp://$(ip_of "$i"):$((PORT + 1))" --data-dir "$d/data"
+		--host-id "netns-$i" --ready-file "$d/ready.json" --log-format json --log-level "$LOG_LEVEL")
+	[[ -n $seed ]] && args+=(--peers "$seed")
+	[[ -n $seed && -n $GROUP_FLAG ]] && args+=("$GROUP_FLAG" "$GROUP")
+	[[ -n $SHM_FLAG ]] && args+=("$SHM_FLAG" "$d/shm")
+	ip netns exec "$(ns "$i")" "$BIN" "${args[@]}" >"$d/log" 2>&1 &
+	PIDS+=($!) # ip netns exec execs: this is the node's pid
+	NODE_PIDS+=($!)
+}
+
+wait_ready() {
+	local i t
+	for i in "$@"; do
+		for t in $(seq 100); do [[ -s $WORK/n$i/ready.json ]] && break; sleep 0.1; done
+		[[ -s $WORK/n$i/ready.json ]] || { cat "$WORK/n$i/log" >&2; die "node $i did not start"; }
+	done
+}
+
+# wait_members: every node sees N live members (deadline 30 s).
+wait_members() {
+	local i t
+	for i in $(seq 0 $((N - 1))); do
+		for t in $(seq 300); do
+			[[ $(cli "$i" --node "$(ep "$i")" peers --json | grep -c '"state": "alive"') == "$N" ]] && continue 2
+			sleep 0.1
+		done
+		cli "$i" --node "$(ep "$i")" peers >&2
+		die "node $i does not see $N live members after 30 s"
+	done
+}
+
+# tx_bytes: bytes sent by each node's link so far, one line "i bytes".
+tx_bytes() {
+	local i
+	for i in $(seq 0 $((N - 1))); do echo "$i $(in_ns "$i" cat /sys/class/net/eth0/statistics/tx_bytes)"; done
+}
+
+# sent_mib BEFORE AFTER: "node:MiB" each node sent between the two snapshots.
+sent_mib() {
+	awk 'NR == FNR { b[$1] = $2; next } { printf "%s%d:%.0f", sep, $1, ($2 - b[$1]) / 1048576; sep = " " }' "$1" "$2"
+}
+
+# drops: packets each link's tbf dropped so far, "node:out/in".
+drops() {
+	local i out in sep=
+	for i in $(seq 0 $((N - 1))); do
+		out=$(ip netns exec "$(ns "$i")" tc -s qdisc show dev eth0 | grep -o -m1 'dropped [0-9]*' | cut -d' ' -f2)
+		in=$(ip netns exec "$BR" tc -s qdisc show dev "v$i" | grep -o -m1 'dropped [0-9]*' | cut -d' ' -f2)
+		printf '%s%d:%s/%s' "$sep" "$i" "$out" "$in"
+		sep=' '
+	done
+}
+
+# node_cpu: CPU seconds (user + system) the nodes have used so far.
+node_cpu() {
+	local p ticks=0
+	for p in "${NODE_PIDS[@]}"; do
+		[[ -r /proc/$p/stat ]] && ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# row NAME SECONDS [NOTE]: one line of the result table.
+row() {
+	local ratio
+	ratio=$(awk -v t="$2" -v f="$FLOOR" 'BEGIN { printf "%.2f", t / f }')
+	printf '%-28s %10s %8s   %s\n' "$1" "$2" "$ratio" "${3:-}" | tee -a "$WORK/table"
+}
+
+run_raw() {
+	local out t0 t1
+	out="$WORK/raw.out"
+	ip netns exec "$(ns 1)" "$WORK/rawlink" -listen "$(ip_of 1):7799" >"$out" &
+	local rx=$!
+	PIDS+=($rx)
+	t0=$(now)
+	in_ns 0 "$WORK/rawlink" -send "$(ip_of 1):7799" -bytes "$S"
+	wait "$rx" || die "raw-link receiver failed"
+	t1=$(now)
+	read -r got secs <"$out"
+	[[ $got == "$S" ]] || die "raw link: received $got of $S bytes"
+	row "raw link (1 TCP stream)" "$secs" "accept to EOF; with process start $(elapsed "$t0" "$t1") s"
+}
+
+# new_object NAME: a file of S random bytes (fresh blocks: nothing deduplicates).
+new_object() {
+	head -c "$S" /dev/urandom >"$WORK/$1.bin"
+}
+
+# gets_at_once FROM...: node k (1..N-1) gets $REF through endpoint FROM[k],
+# all at once; sets LAST to the time of the last to finish.
+gets_at_once() {
+	local eps=("$@") k t0 pids=()
+	t0=$(now)
+	for k in $(seq 1 $((N - 1))); do
+		(
+			set -o pipefail
+			rc=0
+			cli "$k" --node "${eps[$k]}" get "$REF" | wc -c >"$WORK/get$k.bytes" || rc=$?
+			now >"$WORK/get$k.end"
+			echo $rc >"$WORK/get$k.rc"
+		) 2>"$WORK/get$k.err" &
+		pids+=($!)
+		PIDS+=($!)
+	done
+	wait "${pids[@]}" || true
+	LAST=0
+	for k in $(seq 1 $((N - 1))); do
+		[[ $(cat "$WORK/get$k.rc") == 0 && $(cat "$WORK/get$k.bytes") == "$S" ]] || {
+			tail -n 5 "$WORK/n$k/log" >&2
+			die "get on node $k failed: $(cat "$WORK/get$k.err")"
+		}
+		LAST=$(awk -v a="$LAST" -v b="$(elapsed "$t0" "$(cat "$WORK/get$k.end")")" 'BEGIN { print (b > a) ? b : a }')
+	done
+}
+
+run_naive() { # direct|own
+	local k eps=()
+	for k in $(seq 0 $((N - 1))); do
+		if [[ $1 == direct ]]; then eps+=("$(ep 0)"); else eps+=("$(ep "$k")"); fi
+	done
+	tx_bytes >"$WORK/tx.before"
+	local cpu0
+	cpu0=$(node_cpu)
+	gets_at_once "${eps[@]}"
+	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
+	tx_bytes >"$WORK/tx.after"
+	local label="naive, gets from node 0" expect="expected ~$((N - 1)).00; "
+	if [[ $1 == own ]]; then label="naive, gets via own node" expect=; fi
+	row "$label" "$LAST" "${expect}nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+}
+
+run_prefetch() {
+	if ! "$BIN" put --help | grep -q -- --prefetch-group; then
+		echo "prefetch: not supported by this binary" | tee -a "$WORK/table"
+		return 0
+	fi
+	[[ -n $GROUP_FLAG ]] || die "the binary has put --prefetch-group but no node --group flag"
+	local t0 t1 ref
+	new_object prefetch
+	tx_bytes >"$WORK/tx.before"
+	local cpu0
+	cpu0=$(node_cpu)
+	t0=$(now)
+	ref=$(cli 0 --node "$(ep 0)" put "$WORK/prefetch.bin" --prefetch-group "$GROUP" --wait) ||
+		die "put --prefetch-group failed"
+	t1=$(now)
+	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
+	tx_bytes >"$WORK/tx.after"
+	row "prefetch (put --wait)" "$(elapsed "$t0" "$t1")" \
+		"put included; nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+	check_held "$ref"
+	cli 0 --node "$(ep 0)" prefetch status "$ref" --json >"$WORK/prefetch-status.json" 2>&1 || true
+}
+
+# check_held REF: every node holds every block of REF (from `emerge stat`).
+check_held() {
+	local k line
+	for k in $(seq 1 $((N - 1))); do
+		line=$(cli "$k" --node "$(ep "$k")" stat "$1" 2>&1 | grep '^blocks\|emerge:') || true
+		[[ $line =~ ([0-9]+)\ x\ .*\(([0-9]+)\ held ]] && [[ ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]] ||
+			echo "warning: node $k after prefetch: $line" | tee -a "$WORK/table"
+	done
+}
+
+main() {
+	preflight
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	WORK=$(mktemp -d /tmp/emerge-netns.XXXXXX)
+	go build -o "$WORK/rawlink" ./bench/rawlink
+	node_flags_supported
+	echo "emerge $("$BIN" version 2>/dev/null | head -1), $(nproc) CPU, load at start:$(uptime | sed 's/.*load average://')"
+	echo "S $SIZE_MIB MiB ($S bytes), B $RATE_MBIT Mbit/s per link each way (tbf burst $BURST, latency $TC_LATENCY), N $N, floor S/B $FLOOR s"
+	setup_network
+
+	# node 0 alone first: the naive object's blocks all land on it
+	start_node 0
+	wait_ready 0
+	new_object naive
+	local t0
+	t0=$(now)
+	REF=$(cli 0 --node "$(ep 0)" put "$WORK/naive.bin" --replicas 1)
+	echo "naive object put on node 0 alone in $(elapsed "$t0" "$(now)") s: $REF"
+	for i in $(seq 1 $((N - 1))); do start_node "$i" "$(ep 0)"; done
+	wait_ready $(seq 1 $((N - 1)))
+	wait_members
+	echo "$N members live${GROUP_FLAG:+; nodes 1..$((N - 1)) started with $GROUP_FLAG $GROUP}"
+
+	echo
+	printf '%-28s %10s %8s   %s\n' method "last (s)" "/ floor" notes
+	for m in $METHODS; do
+		case $m in
+		raw) run_raw ;;
+		prefetch) run_prefetch ;;
+		direct | own) run_naive "$m" ;;
+		*) die "unknown method $m" ;;
+		esac
+	done
+	echo "targets: prefetch below 1.3 (Kraken's published p50 1.0, Dragonfly's 1.5); naive about N-1 = $((N - 1))"
+	echo "packets dropped by tbf over the run, node:out/in: $(drops)"
+	echo "load at end:$(uptime | sed 's/.*load average://')"
+}
+
+main "$@"
