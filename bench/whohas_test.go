@@ -21,16 +21,16 @@ import (
 const envNodes = "EMERGE_BENCH_NODES"
 
 // BenchmarkWhoHas: who-has lookups on a 16-member in-process cluster
-// (EMERGE_BENCH_NODES; two replicas, the default). Each iteration puts a fresh 4 KiB object (untimed)
-// and times files.Service.Locate of its block on a member that holds none
-// of it: the broadcast, every member checking its store, the owners
-// answering over rpc. Locate always broadcasts, so no location cache is
-// involved. It reports the p50 and p99 of the time to the first answer
-// ("first", when a fetch could start) and to Locate's return ("done", which
-// includes the 10 ms files waits for further owners after the first
-// answer; "found/holders" is the share of holders heard from by then).
-// References in the same run and process: an rpc Ping round trip
-// to a member, and one pub/sub hop between two fresh buses; ratios are
+// (EMERGE_BENCH_NODES; two replicas, the default). Each iteration puts a
+// fresh 4 KiB object (untimed) and times files.Service.Locate of its block
+// on a member that holds none of it: the broadcast, every member checking
+// its store, the owners answering over rpc. Locate always broadcasts, so no
+// location cache is involved. It reports the p50 and p99 of the time to the
+// first answer ("first", when a fetch could start) and to Locate's return
+// ("done", which includes the 10 ms files waits for further owners after the
+// first answer; "found/holders" is the share of holders heard from by then).
+// References in the same run and process: an rpc Ping round trip to a
+// member, and one pub/sub hop between two fresh buses; ratios are
 // lookup/reference (how many pings a lookup costs; above 1 is slower).
 func BenchmarkWhoHas(b *testing.B) {
 	nodes := nodetest.Cluster(b, envInt(b, envNodes, 16), productionTimers)
