@@ -77,14 +77,16 @@ function peer() {
 
 function remote(    i, b) {
 	print "Remote gets through a member holding nothing (MB/s; median of runs; ratio = remote / reference):"
-	print "local = the same get through an owner; tcp = the same bytes over one loopback TCP connection"
-	printf "%-38s %9s %7s %9s %9s %9s %8s\n", "benchmark", "MB/s", "spread", "local", "r/local", "tcp", "r/tcp"
+	print "local = the same get through an owner; tcp = the same bytes over one loopback TCP connection;"
+	print "cpu = process CPU ns per byte (all nodes and the client), remote / local / tcp"
+	printf "%-38s %8s %7s %8s %8s %8s %7s %18s\n", "benchmark", "MB/s", "spread", "local", "r/local", "tcp", "r/tcp", "cpu ns/B r/l/t"
 	for (i = 1; i <= nn; i++) {
 		b = names[i]
 		if (b !~ /^BenchmarkRemoteGet\//) continue
-		printf "%-38s %9s %7s %9s %9s %9s %8s\n", b, fmt(median(b SUBSEP "MB/s"), 1), spread(b SUBSEP "MB/s"),
+		printf "%-38s %8s %7s %8s %8s %8s %7s %18s\n", b, fmt(median(b SUBSEP "MB/s"), 1), spread(b SUBSEP "MB/s"),
 			fmt(median(b SUBSEP "local-MB/s"), 0), fmt(median(b SUBSEP "node/local"), 3),
-			fmt(median(b SUBSEP "tcp-MB/s"), 0), fmt(median(b SUBSEP "node/tcp"), 3)
+			fmt(median(b SUBSEP "tcp-MB/s"), 0), fmt(median(b SUBSEP "node/tcp"), 3),
+			fmt(median(b SUBSEP "cpu-ns/B"), 2) "/" fmt(median(b SUBSEP "local-cpu-ns/B"), 2) "/" fmt(median(b SUBSEP "tcp-cpu-ns/B"), 2)
 	}
 	print ""
 }
