@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Foundation benchmarks of emerge with same-run reference figures; `make
-# bench` runs this. It prints a table of medians and ratios and exits
-# non-zero if a benchmark fails. docs/benchmarks.md explains the figures.
+# Benchmarks of emerge with same-run reference figures; `make bench` runs
+# this. It prints tables of medians and ratios and exits non-zero if a
+# benchmark fails. docs/benchmarks.md explains the figures.
 #
-# Knobs (environment): COUNT (runs of each benchmark, default 3),
-# LARGE_TIME (1 MiB put/get, default 2s), HUGE_TIME (256 MiB, default 4x),
-# SMALL_TIME (4 KiB ops, default 3s), CONCURRENCY (default "1 50"),
-# OUT (directory kept with the raw output; default a temporary one).
+# Knobs (environment): SECTIONS (default "foundation peer"), COUNT (runs of
+# each benchmark, default 3), LARGE_TIME (1 MiB put/get, default 2s),
+# HUGE_TIME (256 MiB, default 4x), SMALL_TIME (4 KiB ops, default 3s),
+# CONCURRENCY (default "1 50"), REMOTE_TIME (remote gets, default 3x; with
+# EMERGE_LONG=1 they move 1 GiB instead of 256 MiB), WHOHAS_TIME (who-has
+# lookups, default 300x), OUT (directory kept with the raw output; default a
+# temporary one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SECTIONS=${SECTIONS:-"foundation peer"}
 COUNT=${COUNT:-3}
 LARGE_TIME=${LARGE_TIME:-2s}
 HUGE_TIME=${HUGE_TIME:-4x}
 SMALL_TIME=${SMALL_TIME:-3s}
 CONCURRENCY=${CONCURRENCY:-"1 50"}
+REMOTE_TIME=${REMOTE_TIME:-3x}
+WHOHAS_TIME=${WHOHAS_TIME:-300x}
 OUT=${OUT:-$(mktemp -d /tmp/emerge-bench.XXXXXX)}
 mkdir -p "$OUT"
 REDIS_PID=
@@ -109,23 +115,42 @@ rb() {
 echo "emerge $(git describe --always --dirty 2>/dev/null || echo dev), $(go version | cut -d' ' -f3), $(nproc) CPU, load at start:$(uptime | sed 's/.*load average://')"
 go test -c -o "$OUT/bench.test" ./bench
 
-REDIS_PORT=
-if ensure_redis; then
-	start_redis
-	export EMERGE_REDIS_ADDR=127.0.0.1:$REDIS_PORT
-fi
-
-gobench large -test.bench '^Benchmark(Put|Get)$/size=1MiB$' -test.benchtime "$LARGE_TIME"
-gobench huge -test.bench '^Benchmark(Put|Get)$/size=256MiB$' -test.benchtime "$HUGE_TIME"
-: >"$OUT/redis-benchmark.txt"
-for c in $CONCURRENCY; do
-	EMERGE_BENCH_C=$c gobench "small-c$c" -test.bench '^BenchmarkSmall(Put|Get)$' -test.benchtime "$SMALL_TIME"
-	if [[ -n $REDIS_PORT ]]; then
-		redis_benchmark "$c" $((c == 1 ? 20000 : 100000))
+# foundation: one node, large and small objects, Redis references.
+foundation() {
+	REDIS_PORT=
+	if ensure_redis; then
+		start_redis
+		export EMERGE_REDIS_ADDR=127.0.0.1:$REDIS_PORT
 	fi
+	gobench large -test.bench '^Benchmark(Put|Get)$/size=1MiB$' -test.benchtime "$LARGE_TIME"
+	gobench huge -test.bench '^Benchmark(Put|Get)$/size=256MiB$' -test.benchtime "$HUGE_TIME"
+	: >"$OUT/redis-benchmark.txt"
+	for c in $CONCURRENCY; do
+		EMERGE_BENCH_C=$c gobench "small-c$c" -test.bench '^BenchmarkSmall(Put|Get)$' -test.benchtime "$SMALL_TIME"
+		if [[ -n $REDIS_PORT ]]; then
+			redis_benchmark "$c" $((c == 1 ? 20000 : 100000))
+		fi
+	done
+}
+
+# peer: remote gets through an empty member, who-has on 16 members.
+peer() {
+	gobench remote -test.bench '^BenchmarkRemoteGet$' -test.benchtime "$REMOTE_TIME"
+	gobench whohas -test.bench '^BenchmarkWhoHas$' -test.benchtime "$WHOHAS_TIME"
+}
+
+for section in $SECTIONS; do
+	case $section in
+	foundation | peer) "$section" ;;
+	*) echo "unknown section $section (want foundation, peer)" >&2 && exit 2 ;;
+	esac
 done
 echo "load at end:$(uptime | sed 's/.*load average://')"
 
 echo
-awk -f bench/table.awk "$OUT"/large.txt "$OUT"/huge.txt "$OUT"/small-c*.txt "$OUT/redis-benchmark.txt"
+files=()
+for f in "$OUT"/{large,huge,small-c*,redis-benchmark,remote,whohas}.txt; do
+	[[ -e $f ]] && files+=("$f")
+done
+awk -f bench/table.awk "${files[@]}" /dev/null
 echo "raw output in $OUT"

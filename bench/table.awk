@@ -33,7 +33,14 @@ function spread(key,    i, lo, hi, m) {
 function fmt(v, digits) { return v == "" ? "-" : sprintf("%." digits "f", v) }
 function ratio(a, b) { return (b > 0 && a != "") ? sprintf("%.3f", a / b) : "-" }
 
+function has(re,    i) { for (i = 1; i <= nn; i++) if (names[i] ~ re) return 1; return 0 }
+
 END {
+	if (has("^Benchmark(Put|Get|Small)")) foundation()
+	if (has("^Benchmark(RemoteGet|WhoHas)")) peer()
+}
+
+function foundation(    i, b, c, op, e, rb, rr) {
 	print "Large objects, one node over loopback (MB/s = 10^6 B/s; median of runs; ratio = node / reference):"
 	printf "%-26s %9s %7s %10s %7s %10s %7s %9s %7s\n", "benchmark", "node MB/s", "spread", "badger", "node/b", "store", "node/s", "tcp", "node/t"
 	for (i = 1; i <= nn; i++) {
@@ -59,5 +66,46 @@ END {
 		printf "%-26s %9s %7s %9s %8s %9s %7s %9s %7s\n", b, fmt(e, 0), spread(b SUBSEP "ops/s"),
 			fmt(median(b SUBSEP "redis-ops/s"), 0), fmt(median(b SUBSEP "node/redis"), 3),
 			fmt(rb, 0), ratio(e, rb), fmt(rr, 0), ratio(e, rr)
+	}
+	print ""
+}
+
+function peer() {
+	if (has("^BenchmarkRemoteGet")) remote()
+	if (has("^BenchmarkWhoHas")) whohas()
+}
+
+function remote(    i, b) {
+	print "Remote gets through a member holding nothing (MB/s; median of runs; ratio = remote / reference):"
+	print "local = the same get through an owner; tcp = the same bytes over one loopback TCP connection;"
+	print "cpu = process CPU ns per byte (all nodes and the client), remote / local / tcp"
+	printf "%-38s %8s %7s %8s %8s %8s %7s %18s\n", "benchmark", "MB/s", "spread", "local", "r/local", "tcp", "r/tcp", "cpu ns/B r/l/t"
+	for (i = 1; i <= nn; i++) {
+		b = names[i]
+		if (b !~ /^BenchmarkRemoteGet\//) continue
+		printf "%-38s %8s %7s %8s %8s %8s %7s %18s\n", b, fmt(median(b SUBSEP "MB/s"), 1), spread(b SUBSEP "MB/s"),
+			fmt(median(b SUBSEP "local-MB/s"), 0), fmt(median(b SUBSEP "node/local"), 3),
+			fmt(median(b SUBSEP "tcp-MB/s"), 0), fmt(median(b SUBSEP "node/tcp"), 3),
+			fmt(median(b SUBSEP "cpu-ns/B"), 2) "/" fmt(median(b SUBSEP "local-cpu-ns/B"), 2) "/" fmt(median(b SUBSEP "tcp-cpu-ns/B"), 2)
+	}
+	print ""
+}
+
+function whohas(    i, b, m, q) {
+	print "Who-has lookups (µs; median over runs of each run's p50/p99; spread of the p50; ratio = lookup / reference):"
+	print "first = first owner's answer; done = Locate returned (first + 10 ms settle); ping = rpc Ping; hop = one pub/sub hop"
+	printf "%-16s %-6s %9s %7s %9s %9s %9s %10s %9s %9s %8s\n", "benchmark", "", "first", "spread", "done", "ping", "hop",
+		"first/ping", "first/hop", "found", ""
+	for (i = 1; i <= nn; i++) {
+		b = names[i]
+		if (b !~ /^BenchmarkWhoHas/) continue
+		for (m = 0; m < 2; m++) {
+			q = m ? "p99" : "p50"
+			printf "%-16s %-6s %9s %7s %9s %9s %9s %10s %9s %9s\n", b, q,
+				fmt(median(b SUBSEP "first-" q "-us"), 0), spread(b SUBSEP "first-" q "-us"),
+				fmt(median(b SUBSEP "done-" q "-us"), 0), fmt(median(b SUBSEP "ping-" q "-us"), 0),
+				fmt(median(b SUBSEP "hop-" q "-us"), 0), fmt(median(b SUBSEP "first/ping-" q), 1),
+				fmt(median(b SUBSEP "first/hop-" q), 1), m ? "" : fmt(median(b SUBSEP "found/holders"), 3)
+		}
 	}
 }

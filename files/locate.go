@@ -46,6 +46,7 @@ type query struct {
 	mu     sync.Mutex
 	want   map[blocks.ID]bool
 	found  map[blocks.ID][]string
+	first  time.Time // when the first answer naming a wanted id arrived
 	signal chan struct{}
 }
 
@@ -65,6 +66,26 @@ func (q *query) missing() []blocks.ID {
 // broadcast with backoff while some id has no owner, until every id has one
 // or wait runs out. It returns the owners found (member ids) per id.
 func (s *Service) whoHas(ctx context.Context, ids []blocks.ID, wait time.Duration) map[blocks.ID][]string {
+	return s.ask(ctx, ids, wait).result()
+}
+
+// Locate runs a who-has for ids as a fetch does (always a broadcast: the
+// location cache is neither read nor needed) and returns the owners found
+// and how long the first answer took (0 if none came). It is for
+// diagnostics and benchmarks.
+func (s *Service) Locate(ctx context.Context, ids []blocks.ID, wait time.Duration) (map[blocks.ID][]string, time.Duration) {
+	start := time.Now()
+	q := s.ask(ctx, ids, wait)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.first.IsZero() {
+		return q.resultLocked(), 0
+	}
+	return q.resultLocked(), q.first.Sub(start)
+}
+
+// ask is whoHas; it returns the finished query.
+func (s *Service) ask(ctx context.Context, ids []blocks.ID, wait time.Duration) *query {
 	q := &query{want: map[blocks.ID]bool{}, found: map[blocks.ID][]string{}, signal: make(chan struct{}, 1)}
 	for _, id := range ids {
 		q.want[id] = true
@@ -84,14 +105,14 @@ func (s *Service) whoHas(ctx context.Context, ids []blocks.ID, wait time.Duratio
 	for {
 		missing := q.missing()
 		if len(missing) == 0 {
-			return q.result()
+			return q
 		}
 		s.broadcastWhoHas(ctx, reqID, missing)
 		select {
 		case <-ctx.Done():
-			return q.result()
+			return q
 		case <-deadline.C:
-			return q.result()
+			return q
 		case <-q.signal:
 			s.settle(ctx, q) // first answers: give slower holders a moment
 		case <-time.After(backoff):
@@ -114,6 +135,10 @@ func (s *Service) settle(ctx context.Context, q *query) {
 func (q *query) result() map[blocks.ID][]string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.resultLocked()
+}
+
+func (q *query) resultLocked() map[blocks.ID][]string {
 	out := make(map[blocks.ID][]string, len(q.found))
 	for id, ms := range q.found {
 		out[id] = append([]string(nil), ms...)
@@ -146,6 +171,9 @@ func (s *Service) IHave(reqID uint64, node string, ids []blocks.ID) {
 	for _, id := range ids {
 		if q.want[id] {
 			q.found[id] = append(q.found[id], node)
+			if q.first.IsZero() {
+				q.first = time.Now()
+			}
 		}
 	}
 	q.mu.Unlock()

@@ -216,6 +216,10 @@ func (n *Node) PubEndpoint() string { return n.cluster.reg.Self().Pub }
 // Store gives tests and tools direct access to the node's block store.
 func (n *Node) Store() *blocks.Store { return n.store }
 
+// Files gives tests, tools and benchmarks direct access to the node's object
+// service (its who-has lookup, Files().Locate, above all).
+func (n *Node) Files() *files.Service { return n.files }
+
 // Members returns the member table as this node sees it.
 func (n *Node) Members() []registry.Status { return n.cluster.reg.Members() }
 

@@ -1,0 +1,179 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/client"
+	"github.com/emerge-dev/emerge/internal/nodetest"
+	"github.com/emerge-dev/emerge/node"
+)
+
+// envLong set to 1 makes BenchmarkRemoteGet move 1 GiB instead of 256 MiB.
+const envLong = "EMERGE_LONG"
+
+// BenchmarkRemoteGet: Client.GetTo(io.Discard) through a node that holds
+// nothing of the object (a fresh member each iteration, joined before the
+// timer starts), from a cluster where one member or three members hold
+// every block. Blocks are verified twice, as always: by the fetching node
+// and by the client. References in the same run: the same get through an
+// owner (local) and the same bytes through one loopback TCP connection.
+// cpu-ns/B is the process's CPU time (all nodes, client, both sides of the
+// TCP reference) per byte moved: on 2 cores, 2/cpu-ns/B GB/s is the most
+// the same work could reach with the machine to itself.
+func BenchmarkRemoteGet(b *testing.B) {
+	size, name := 256*mib, "256MiB"
+	if os.Getenv(envLong) == "1" {
+		size, name = 1024*mib, "1GiB"
+	}
+	for _, owners := range []int{1, 3} {
+		b.Run(fmt.Sprintf("owners=%d/size=%s", owners, name), func(b *testing.B) { benchRemoteGet(b, owners, size) })
+	}
+}
+
+func benchRemoteGet(b *testing.B, k, size int) {
+	owners := startOwners(b, k)
+	ref := putEverywhere(b, owners, newObject(3, size))
+	ctx := context.Background()
+	var took, cpu time.Duration
+	iters := 0
+	for b.Loop() {
+		b.StopTimer()
+		g, c := joinGetter(b, owners)
+		b.StartTimer()
+		start, cpu0 := time.Now(), cpuTime(b)
+		n, err := c.GetTo(ctx, ref, io.Discard)
+		took, cpu = took+time.Since(start), cpu+cpuTime(b)-cpu0
+		b.StopTimer()
+		if err != nil || n != int64(size) {
+			b.Fatalf("remote get: %d bytes of %d, %v", n, size, err)
+		}
+		leave(b, g, c, owners)
+		iters++
+		b.StartTimer()
+	}
+	total := int64(iters) * int64(size)
+	remote := rate(total, took)
+	b.ReportMetric(remote, "MB/s")
+	b.ReportMetric(float64(cpu)/float64(total), "cpu-ns/B")
+	if !refs() {
+		return
+	}
+	cpu0 := cpuTime(b)
+	reportRef(b, remote, "local", localGets(b, owners[0], ref, iters, size), iters, size)
+	cpu1 := cpuTime(b)
+	reportRef(b, remote, "tcp", mustDur(b)(tcpCopy(total)), iters, size)
+	b.ReportMetric(float64(cpu1-cpu0)/float64(total), "local-cpu-ns/B")
+	b.ReportMetric(float64(cpuTime(b)-cpu1)/float64(total), "tcp-cpu-ns/B")
+}
+
+// cpuTime is the CPU time (user and system) this process has used so far:
+// with every node in the process, the CPU a get costs all of them, which
+// other work on the machine disturbs far less than it does wall-clock rates.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// productionSizes gives a node the Badger sizes of a real one, as startNode.
+func productionSizes(c *node.Config) {
+	def := node.DefaultConfig()
+	c.MemTableSize = def.MemTableSize
+	c.BlockCacheSize = def.BlockCacheSize
+	c.ValueLogFileSize = def.ValueLogFileSize
+}
+
+// startOwners runs a cluster of k members whose puts keep k replicas, so
+// that every member holds every block.
+func startOwners(b *testing.B, k int) []*node.Node {
+	return nodetest.Cluster(b, k, func(_ int, c *node.Config) {
+		productionSizes(c)
+		c.Replicas = k
+	})
+}
+
+// putEverywhere puts obj through the first owner and checks that every
+// owner holds every block; the object's bytes are dropped afterwards.
+func putEverywhere(b *testing.B, owners []*node.Node, obj *object) blocks.Ref {
+	c := nodetest.Client(b, owners[0])
+	ref, err := c.Put(context.Background(), bytes.NewReader(obj.data), client.PutOptions{Replicas: len(owners)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []blocks.ID
+	for _, v := range obj.blocks() {
+		ids = append(ids, blocks.Sum(v))
+	}
+	for _, o := range owners {
+		if held := countHeld(b, o, ids); held != len(ids) {
+			b.Fatalf("owner %s holds %d of %d blocks", o.ID(), held, len(ids))
+		}
+	}
+	return ref
+}
+
+func countHeld(b *testing.B, n *node.Node, ids []blocks.ID) int {
+	has, err := n.Store().HasBlocks(ids)
+	if err != nil {
+		b.Fatal(err)
+	}
+	held := 0
+	for _, h := range has {
+		if h {
+			held++
+		}
+	}
+	return held
+}
+
+// joinGetter starts an empty member seeded by the first owner, waits until
+// every member sees it, and dials it.
+func joinGetter(b *testing.B, owners []*node.Node) (*node.Node, *client.Client) {
+	cfg := nodetest.Config(b)
+	nodetest.Fast(&cfg)
+	productionSizes(&cfg)
+	cfg.Peers = []string{owners[0].Endpoint()}
+	g := nodetest.StartConfig(b, cfg)
+	nodetest.WaitConverged(b, append(owners[:len(owners):len(owners)], g), len(owners)+1)
+	c, err := client.Dial(context.Background(), g.Endpoint(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g, c
+}
+
+// leave closes the getter, deletes its data (a 1 GiB copy per iteration
+// otherwise stays on disk until the benchmark ends) and waits until the
+// owners see it gone.
+func leave(b *testing.B, g *node.Node, c *client.Client, owners []*node.Node) {
+	c.Close()
+	if err := g.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.RemoveAll(g.Config().DataDir); err != nil {
+		b.Fatal(err)
+	}
+	nodetest.WaitConverged(b, owners, len(owners))
+}
+
+// localGets times iters gets of ref through owner, which holds it.
+func localGets(b *testing.B, owner *node.Node, ref blocks.Ref, iters, size int) time.Duration {
+	c := nodetest.Client(b, owner)
+	start := time.Now()
+	for i := 0; i < iters; i++ {
+		if n, err := c.GetTo(context.Background(), ref, io.Discard); err != nil || n != int64(size) {
+			b.Fatalf("local get: %d bytes of %d, %v", n, size, err)
+		}
+	}
+	return time.Since(start)
+}
