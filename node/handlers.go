@@ -37,6 +37,7 @@ func (n *Node) mux() *rpc.Mux {
 	m.Handle(rpc.OpGetManifest, n.getManifest)
 	m.Handle(rpc.OpForget, n.forget)
 	m.Handle(rpc.OpTombstones, n.tombstones)
+	n.handleShm(m)
 	return m
 }
 
@@ -78,6 +79,7 @@ func (n *Node) delete(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.dropHot(ref)
 	return &rpc.Reply{Body: &rpc.DeleteRep{Freed: freed}}, nil
 }
 
