@@ -35,7 +35,7 @@ type Node struct {
 	peers    *peerPool
 	cluster  *cluster
 	handlers *rpc.Mux
-	shm      *hotTier // nil when shm_off
+	shm      *hotTier    // nil when shm_off
 	ready    atomic.Bool // requests before Start finished get "unavailable"
 
 	mu      sync.Mutex
