@@ -58,9 +58,19 @@ func (s *Service) remoteManifest(ctx context.Context, ref blocks.Ref) (*blocks.M
 	return nil, fmt.Errorf("%w: object %s: no member holds it", blocks.ErrNotFound, ref.Short())
 }
 
-// manifestFrom asks the members in turn; the first valid record is kept.
-// A member reporting the object deleted makes the answer ErrDeleted.
+// manifestFrom asks the members at once and keeps the first valid record,
+// so a dead or slow candidate costs nothing when another one answers. A
+// member reporting the object deleted makes the answer ErrDeleted.
 func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []string, tried map[string]bool) (*blocks.Manifest, error) {
+	type answer struct {
+		id  string
+		m   *blocks.Manifest
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	answers := make(chan answer, len(members))
+	asked := 0
 	for _, id := range members {
 		if tried[id] {
 			continue
@@ -70,19 +80,34 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 		if !ok {
 			continue
 		}
-		m, err := s.fetchManifest(ctx, ref, mem)
-		if errors.Is(err, blocks.ErrDeleted) {
-			return nil, err
-		}
-		if err != nil {
-			s.log.Debug().Err(err).Str("peer", id).Str("ref", ref.Short()).Msg("manifest not from this member")
+		asked++
+		go func() {
+			m, err := s.fetchManifest(ctx, ref, mem)
+			answers <- answer{id, m, err}
+		}()
+	}
+	var deleted error
+	for ; asked > 0; asked-- {
+		a := <-answers
+		if errors.Is(a.err, blocks.ErrDeleted) {
+			deleted = a.err
 			continue
 		}
-		s.locs.add(blocks.ID(ref), id)
-		if _, err := s.store.CommitHeld(ref, m, blocks.UseCache, blocks.Ref{}); err != nil {
+		if a.err != nil {
+			s.log.Debug().Err(a.err).Str("peer", a.id).Str("ref", ref.Short()).Msg("manifest not from this member")
+			continue
+		}
+		if deleted != nil {
+			break
+		}
+		s.locs.add(blocks.ID(ref), a.id)
+		if _, err := s.store.CommitHeld(ref, a.m, blocks.UseCache, blocks.Ref{}); err != nil {
 			return nil, err
 		}
-		return m, nil
+		return a.m, nil
+	}
+	if deleted != nil {
+		return nil, deleted
 	}
 	return nil, blocks.ErrNotFound
 }

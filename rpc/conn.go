@@ -92,7 +92,7 @@ func (c *Conn) open() error {
 	monAddr := fmt.Sprintf("inproc://emerge-mon-%p", c)
 	err = errors.Join(c.sock.SetSndhwm(c.cfg.SendHWM), c.sock.SetRcvhwm(c.cfg.RecvHWM),
 		c.sock.SetMaxmsgsize(int64(2*c.cfg.Limits.MaxFrame)),
-		c.sock.Monitor(monAddr, zmq.EVENT_CONNECTED|zmq.EVENT_DISCONNECTED))
+		c.sock.Monitor(monAddr, zmq.EVENT_CONNECTED|zmq.EVENT_DISCONNECTED|zmq.EVENT_CONNECT_RETRIED))
 	if err == nil {
 		c.mon, err = newSocket(c.cfg.Context, zmq.PAIR)
 	}

@@ -16,6 +16,10 @@ func (c *Conn) loop() {
 	defer close(c.done)
 	defer c.closeSockets()
 	var backlog []*call
+	// Commands may have been processed while the sockets were set up (the
+	// monitor pipe's activation during Connect), leaving messages that no
+	// descriptor edge will announce: read them once before sleeping.
+	c.events()
 	for {
 		select {
 		case <-c.quit:
@@ -135,7 +139,11 @@ func (c *Conn) deliver(frames [][]byte) {
 }
 
 // events reads socket monitor events: a dropped connection fails every call
-// in flight, because the node's replies to them can no longer arrive.
+// in flight, because the node's replies to them can no longer arrive, and so
+// does a failed attempt to connect (ZeroMQ schedules a retry after a refused
+// or failed connect): nothing listens at the endpoint, so a caller learns it
+// at once instead of at its deadline. The socket keeps retrying; calls made
+// after it connects go through.
 func (c *Conn) events() {
 	for {
 		ev, _, _, err := c.mon.RecvEvent(zmq.DONTWAIT)
@@ -148,6 +156,10 @@ func (c *Conn) events() {
 		case zmq.EVENT_DISCONNECTED:
 			c.up.Store(false)
 			c.failAll(fmt.Errorf("%w: connection to %s lost", ErrUnreachable, c.cfg.Endpoint))
+		case zmq.EVENT_CONNECT_RETRIED:
+			if !c.up.Load() {
+				c.failAll(fmt.Errorf("%w: cannot connect to %s", ErrUnreachable, c.cfg.Endpoint))
+			}
 		}
 	}
 }

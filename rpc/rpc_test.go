@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,15 +205,71 @@ func TestBusyServerAnswersUnavailable(t *testing.T) {
 func TestCallDeadlineNamesEndpoint(t *testing.T) {
 	zctx, _ := zmq.NewContext()
 	t.Cleanup(func() { zctx.Term() })
-	c := testConn(t, zctx, "tcp://127.0.0.1:1") // nothing listens on port 1
+	// A listener that accepts and never speaks: connected, never answering.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+		}
+	}()
+	ep := "tcp://" + ln.Addr().String()
+	c := testConn(t, zctx, ep)
 	start := time.Now()
-	_, err := c.Call(ctxT(t, 300*time.Millisecond), OpPing, &PingReq{}, nil)
-	if !errors.Is(err, context.DeadlineExceeded) || !bytes.Contains([]byte(err.Error()), []byte("127.0.0.1:1")) {
+	_, err = c.Call(ctxT(t, 300*time.Millisecond), OpPing, &PingReq{}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), ep) {
 		t.Fatalf("want deadline error naming the endpoint, got %v", err)
 	}
 	if time.Since(start) > 3*time.Second {
 		t.Fatalf("call outlived its deadline by far: %v", time.Since(start))
 	}
+}
+
+// A refused connect fails the call as unreachable instead of waiting out its
+// deadline.
+func TestRefusedConnectFailsCall(t *testing.T) {
+	zctx, _ := zmq.NewContext()
+	t.Cleanup(func() { zctx.Term() })
+	c := testConn(t, zctx, "tcp://127.0.0.1:1") // nothing listens on port 1
+	for i := 0; i < 3; i++ {                    // also after the first attempt failed
+		_, err := c.Call(ctxT(t, time.Minute), OpPing, &PingReq{}, nil)
+		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+			t.Fatalf("call %d: want unreachable naming the endpoint, got %v", i, err)
+		}
+	}
+}
+
+// A server that starts after the client dialled is reached: the refusals
+// before it did not break the connection.
+func TestConnectAfterRefusals(t *testing.T) {
+	zctx, _ := zmq.NewContext()
+	t.Cleanup(func() { zctx.Term() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := "tcp://" + ln.Addr().String()
+	ln.Close()
+	c := testConn(t, zctx, ep)
+	if _, err := c.Call(ctxT(t, time.Minute), OpPing, &PingReq{}, nil); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("want unreachable before the server runs, got %v", err)
+	}
+	s, err := NewServer(ServerConfig{Context: zctx, Listen: ep, Handler: echoMux()})
+	if err != nil {
+		t.Skipf("port taken meanwhile: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	waitFor(t, 10*time.Second, func() bool {
+		_, err := c.Call(ctxT(t, 5*time.Second), OpPing, &PingReq{}, nil)
+		return err == nil
+	})
 }
 
 // When the server goes away, calls in flight fail at once instead of waiting

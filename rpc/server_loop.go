@@ -27,6 +27,7 @@ func (s *Server) loop() {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	backoff := retryFirst
+	s.round() // see Conn.loop: nothing may wait unannounced before the first sleep
 	for {
 		select {
 		case <-s.ready:
