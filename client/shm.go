@@ -338,3 +338,22 @@ func (c *Client) dropUpload(name string) {
 	defer cancel()
 	c.call(ctx, rpc.OpShmAbort, &rpc.ShmAbortReq{Name: name}, nil)
 }
+
+// ShmStatus is the node's shared-memory tier as Status reports it.
+type ShmStatus struct {
+	Dir       string `json:"dir"`
+	Capacity  int64  `json:"capacity"`
+	Used      int64  `json:"used"`
+	Objects   int    `json:"hot_objects"`
+	Evictions uint64 `json:"evictions"`
+	Gets      uint64 `json:"local_gets"` // hot copies named to local clients since the node started
+	Puts      uint64 `json:"local_puts"` // objects put through shared memory since the node started
+}
+
+func shmStatus(r *rpc.ShmInfo) *ShmStatus {
+	if r == nil {
+		return nil
+	}
+	return &ShmStatus{Dir: r.Dir, Capacity: r.Capacity, Used: r.Used, Objects: r.Objects, Evictions: r.Evictions,
+		Gets: r.Gets, Puts: r.Puts}
+}

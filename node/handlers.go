@@ -53,7 +53,7 @@ func (n *Node) info(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	}
 	return &rpc.Reply{Body: &rpc.InfoRep{Node: n.id, Host: n.host, Version: Version, Endpoint: n.server.Endpoint(),
 		Objects: st.Objects, Blocks: st.Blocks, BlockBytes: st.BlockBytes, DiskBytes: st.LSMBytes + st.VlogBytes,
-		Uploads: n.files.Uploads()}}, nil
+		Uploads: n.files.Uploads(), Shm: n.shmInfo()}}, nil
 }
 
 func (n *Node) stat(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {

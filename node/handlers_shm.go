@@ -59,6 +59,7 @@ func (n *Node) shmGet(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	if err != nil {
 		return nil, shmErr(err)
 	}
+	n.shm.gets.Add(1)
 	return &rpc.Reply{Body: &rpc.ShmFileRep{Name: filepath.Base(path), Path: path, Size: size}}, nil
 }
 
@@ -115,6 +116,7 @@ func (n *Node) shmSeal(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) 
 		n.shm.log.Warn().Err(err).Str("ref", ref.Short()).Msg("upload persisted but not kept hot")
 		tier.DropUpload(req.Name)
 	}
+	n.shm.puts.Add(1)
 	return putReply(ref, man), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
@@ -45,6 +46,8 @@ type hotTier struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	gets, puts atomic.Uint64 // ShmGet answered, uploads sealed into objects
 
 	mu     sync.Mutex
 	making map[blocks.Ref]chan struct{} // hot copies being written, closed when done
@@ -235,4 +238,14 @@ func (n *Node) hotAfterFetch(ref blocks.Ref, man *blocks.Manifest) {
 			return
 		}
 	}
+}
+
+// shmInfo is the tier's part of Info; nil when shm_off.
+func (n *Node) shmInfo() *rpc.ShmInfo {
+	if n.shm == nil {
+		return nil
+	}
+	st := n.shm.tier.Stats()
+	return &rpc.ShmInfo{Dir: n.shm.tier.Dir(), Capacity: st.Capacity, Used: st.Used, Objects: st.Entries,
+		Evictions: st.Evictions, Gets: n.shm.gets.Load(), Puts: n.shm.puts.Load()}
 }

@@ -66,3 +66,14 @@ func CheckShmName(name string) error {
 	}
 	return nil
 }
+
+// ShmInfo is a node's shared-memory tier in InfoRep.
+type ShmInfo struct {
+	Dir       string `msgpack:"dir"`
+	Capacity  int64  `msgpack:"cap"`
+	Used      int64  `msgpack:"used"` // hot copies, uploads and recycled files
+	Objects   int    `msgpack:"n"`    // hot copies
+	Evictions uint64 `msgpack:"evict"`
+	Gets      uint64 `msgpack:"gets"` // ShmGet answered since start
+	Puts      uint64 `msgpack:"puts"` // uploads sealed into objects since start
+}
