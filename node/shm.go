@@ -225,7 +225,7 @@ func shmErr(err error) error {
 // when this node lacks some of its blocks: the get fetches them, and the
 // next local reader finds the object in shared memory.
 func (n *Node) hotAfterFetch(ref blocks.Ref, man *blocks.Manifest) {
-	if n.shm == nil || len(man.Blocks) == 0 || n.shm.tier.Has(ref) {
+	if n.shm == nil || len(man.Blocks) == 0 || man.Size > n.shm.tier.Stats().Capacity || n.shm.tier.Has(ref) {
 		return
 	}
 	has, err := n.store.HasBlocks(man.Blocks)
