@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/emerge-dev/emerge/blocks"
@@ -103,7 +102,7 @@ func (n *Node) shmSeal(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) 
 		}
 		return nil, shmErr(err)
 	}
-	ref, man, err := n.files.Put(ctx, io.NewSectionReader(f, 0, size), putOptions(req.PutParams))
+	ref, man, err := n.files.PutAt(ctx, f, size, putOptions(req.PutParams))
 	f.Close()
 	if err == nil && man.Size != size {
 		err = fmt.Errorf("upload %s: persisted %d of %d bytes", req.Name, man.Size, size)
