@@ -33,14 +33,16 @@ func shmSize() int {
 // shmRefIters bounds the runs of each reference: ratios compare rates.
 const shmRefIters = 3
 
-// startShmNode runs one node alone with shared memory for three objects of
-// size bytes, and Badger sized for production, as startNode.
+// startShmNode runs one node alone with shared memory for five objects of
+// size bytes (so that, as on a node whose objects are small against its
+// shm_bytes, an evicted file is recycled: the pool keeps up to a quarter of
+// the capacity), and Badger sized for production, as startNode.
 func startShmNode(b *testing.B, size int, off bool) *node.Node {
 	def := node.DefaultConfig()
 	return nodetest.Start(b, func(c *node.Config) {
 		c.Replicas = 1
 		c.MemTableSize, c.BlockCacheSize, c.ValueLogFileSize = def.MemTableSize, def.BlockCacheSize, def.ValueLogFileSize
-		c.ShmBytes, c.ShmOff = units.ByteSize(3*size), off
+		c.ShmBytes, c.ShmOff = units.ByteSize(5*size), off
 	})
 }
 
