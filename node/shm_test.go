@@ -16,6 +16,8 @@ import (
 	"github.com/emerge-dev/emerge/internal/testdata"
 	"github.com/emerge-dev/emerge/internal/units"
 	"github.com/emerge-dev/emerge/node"
+	"github.com/emerge-dev/emerge/rpc"
+	zmq "github.com/pebbe/zmq4"
 )
 
 func shmNode(t *testing.T, capacity int64) (*node.Node, *client.Client) {
@@ -296,4 +298,67 @@ func TestShmHotAfterRemoteGet(t *testing.T) {
 		t.Fatalf("get through the second node: %v", err)
 	}
 	nodetest.WaitFor(t, 10*time.Second, "the fetched object to become hot", func() bool { return nodes[1].Shm().Has(ref) })
+}
+
+// Hostile shared-memory requests from a raw connection: names outside the
+// directory, unknown uploads, bad sizes and refs are refused, a seal of an
+// upload a client still holds is refused without losing the upload, and
+// the node keeps serving.
+func TestShmHostileRequests(t *testing.T) {
+	n, c := shmNode(t, 16<<20)
+	zctx, err := zmq.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zctx.Term()
+	conn, err := rpc.Dial(rpc.ConnConfig{Context: zctx, Endpoint: n.Endpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := nodetest.Context(t, time.Minute)
+	for _, r := range []struct {
+		op   rpc.Op
+		body rpc.Body
+		want error
+	}{
+		{rpc.OpShmSeal, &rpc.ShmSealReq{Name: "../../etc/passwd"}, rpc.ErrBadRequest},
+		{rpc.OpShmSeal, &rpc.ShmSealReq{Name: "up-000000000000000000000000"}, rpc.ErrBadRequest},
+		{rpc.OpShmAbort, &rpc.ShmAbortReq{Name: ""}, rpc.ErrBadRequest},
+		{rpc.OpShmCreate, &rpc.ShmCreateReq{Size: -1}, rpc.ErrBadRequest},
+		{rpc.OpShmCreate, &rpc.ShmCreateReq{Size: 1 << 40}, rpc.ErrTooLarge},
+		{rpc.OpShmGet, &rpc.ShmGetReq{Ref: []byte("short")}, rpc.ErrBadRequest},
+	} {
+		if _, err := conn.Call(ctx, r.op, r.body, nil); !errors.Is(err, r.want) {
+			t.Errorf("%s %+v: %v, want %v", r.op, r.body, err, r.want)
+		}
+	}
+	m, err := conn.Call(ctx, rpc.OpShmCreate, &rpc.ShmCreateReq{Size: 2 * bs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up rpc.ShmFileRep
+	if err := m.Decode(&up); err != nil {
+		t.Fatal(err)
+	}
+	held, err := shm.MapUpload(up.Path, up.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := testdata.Bytes(9, 2*bs)
+	copy(held.Bytes(), data)
+	if _, err := conn.Call(ctx, rpc.OpShmSeal, &rpc.ShmSealReq{Name: up.Name}, nil); !errors.Is(err, rpc.ErrBadRequest) {
+		t.Fatalf("seal of an upload a client holds: %v", err)
+	}
+	held.Close()
+	m, err = conn.Call(ctx, rpc.OpShmSeal, &rpc.ShmSealReq{Name: up.Name}, nil)
+	if err != nil {
+		t.Fatalf("seal once released: %v", err)
+	}
+	var put rpc.PutRep
+	if err := m.Decode(&put); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := rpc.ParseRef(put.Ref)
+	mustView(t, c, ref, data, true).Close()
 }
