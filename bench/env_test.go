@@ -43,7 +43,8 @@ func refs() bool { return os.Getenv(envNoRefs) == "" }
 
 // startNode runs one node alone (one replica: a put needs no peer) with the
 // production Badger sizes (nodetest's defaults are shrunk for tests that run
-// many nodes) in a fresh directory.
+// many nodes) in a fresh directory, shared memory off: these benchmarks
+// measure the streamed path (bench/shm_test.go measures shared memory).
 func startNode(b testing.TB) *node.Node {
 	def := node.DefaultConfig()
 	return nodetest.Start(b, func(c *node.Config) {
@@ -51,6 +52,7 @@ func startNode(b testing.TB) *node.Node {
 		c.MemTableSize = def.MemTableSize
 		c.BlockCacheSize = def.BlockCacheSize
 		c.ValueLogFileSize = def.ValueLogFileSize
+		c.ShmOff = true
 	})
 }
 

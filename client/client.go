@@ -24,6 +24,9 @@ type Options struct {
 	// NoVerify skips re-hashing fetched blocks. The node verifies what it
 	// gets from peers either way; this only drops the end-to-end check.
 	NoVerify bool
+	// NoShm never uses the node's shared memory, even on the same machine
+	// (see Local).
+	NoShm bool
 	// Logger, default silent.
 	Logger zerolog.Logger
 }
@@ -45,6 +48,7 @@ type Client struct {
 	conn *rpc.Conn
 	node NodeInfo
 	pool bufpool.Pool
+	shm  shmState
 }
 
 // Dial connects to the node at endpoint and checks that it answers within
@@ -56,6 +60,7 @@ func Dial(ctx context.Context, endpoint string, opts *Options) (*Client, error) 
 		c.opts = *opts
 	}
 	c.opts.fill()
+	c.initShm()
 	var err error
 	if c.zctx, err = zmq.NewContext(); err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)

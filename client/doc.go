@@ -9,4 +9,10 @@
 // Puts stream: at most Window blocks are in flight, so an object of any size
 // passes through a few blocks of memory. Gets stream the same way and verify
 // every block against its id before handing it out.
+//
+// When the node runs on this machine (same host id), large objects skip the
+// socket: Get reads the node's shared-memory hot copy, Put fills a
+// shared-memory upload, and GetView hands out the hot copy's memory itself.
+// Whatever cannot use shared memory streams instead (see shm.go and
+// docs/architecture.md); Options.NoShm turns it off.
 package client

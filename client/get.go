@@ -3,10 +3,12 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/shm"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
@@ -27,6 +29,7 @@ type Reader struct {
 	cur []byte
 	err error
 	n   int64
+	hot *shm.View // the node's hot copy, when read from shared memory
 }
 
 type fetched struct {
@@ -35,7 +38,20 @@ type fetched struct {
 }
 
 // Get opens an object for reading. Unknown refs fail here, not on Read.
+// From a node on this machine, an object that fits its shared memory is
+// read from its hot copy, without crossing the socket (Reader.Local).
 func (c *Client) Get(ctx context.Context, ref blocks.Ref) (*Reader, error) {
+	if c.Local() {
+		r, err := c.getHot(ctx, ref)
+		if !errors.Is(err, errNoShm) {
+			return r, err
+		}
+	}
+	return c.stream(ctx, ref)
+}
+
+// stream opens an object for reading block by block over the socket.
+func (c *Client) stream(ctx context.Context, ref blocks.Ref) (*Reader, error) {
 	m, err := c.call(ctx, rpc.OpGetObject, &rpc.GetObjectReq{Ref: ref[:], Manifest: true}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", ref, err)
@@ -149,6 +165,9 @@ func (r *Reader) next() error {
 
 // Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
+	if r.hot != nil && len(r.cur) == 0 {
+		return 0, io.EOF
+	}
 	for len(r.cur) == 0 {
 		if err := r.next(); err != nil {
 			return 0, err
@@ -162,6 +181,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 
 // WriteTo implements io.WriterTo: whole blocks go to w without a copy.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if r.hot != nil {
+		return r.hotWriteTo(w)
+	}
 	var total int64
 	for {
 		if len(r.cur) == 0 {
@@ -185,13 +207,23 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 func (r *Reader) Close() error {
 	r.cancel()
 	<-r.done
+	if r.hot != nil {
+		r.cur = nil
+		return r.hot.Close()
+	}
 	return nil
 }
 
 // Size is the object's size in bytes.
-func (r *Reader) Size() int64 { return r.man.Size }
+func (r *Reader) Size() int64 {
+	if r.hot != nil {
+		return r.hot.Size()
+	}
+	return r.man.Size
+}
 
-// Manifest is the object's manifest.
+// Manifest is the object's manifest; nil when the reader reads a hot copy
+// (Local).
 func (r *Reader) Manifest() *blocks.Manifest { return r.man }
 
 // GetTo writes an object to w and returns the bytes written.

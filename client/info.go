@@ -18,6 +18,8 @@ type NodeStatus struct {
 	BlockBytes int64  `json:"block_bytes"`
 	DiskBytes  int64  `json:"disk_bytes"`
 	Uploads    int    `json:"uploads_open"`
+	// Shm describes the node's shared memory; nil when it is off.
+	Shm *ShmStatus `json:"shm,omitempty"`
 }
 
 // Status asks the node for its counters.
@@ -31,5 +33,5 @@ func (c *Client) Status(ctx context.Context) (NodeStatus, error) {
 		return NodeStatus{}, err
 	}
 	return NodeStatus{ID: r.Node, Host: r.Host, Version: r.Version, Endpoint: r.Endpoint, Objects: r.Objects,
-		Blocks: r.Blocks, BlockBytes: r.BlockBytes, DiskBytes: r.DiskBytes, Uploads: r.Uploads}, nil
+		Blocks: r.Blocks, BlockBytes: r.BlockBytes, DiskBytes: r.DiskBytes, Uploads: r.Uploads, Shm: shmStatus(r.Shm)}, nil
 }

@@ -30,9 +30,17 @@ func (o PutOptions) params(bs int) rpc.PutParams {
 
 // Put stores everything r yields as one object and returns its ref. An
 // object that fits one block goes in one request; a larger one streams with
-// Window blocks in flight. A failed or canceled put leaves nothing visible.
+// Window blocks in flight, or, from a node on this machine (Local) when r's
+// size is known (a regular file, bytes.Reader or bytes.Buffer), is written
+// into the node's shared memory and persisted from there. A failed or
+// canceled put leaves nothing visible.
 func (c *Client) Put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref, error) {
 	bs := c.blockSize(o)
+	if size, ok := inputSize(r); ok && size > int64(bs) && c.Local() {
+		if ref, err := c.putShm(ctx, r, size, o, bs); !errors.Is(err, errNoShm) {
+			return ref, err
+		}
+	}
 	first := c.pool.Get(bs)
 	defer c.pool.Put(first)
 	n, err := io.ReadFull(r, first)
@@ -60,6 +68,11 @@ func (c *Client) PutBytes(ctx context.Context, b []byte, o PutOptions) (blocks.R
 	bs := c.blockSize(o)
 	if len(b) <= bs {
 		return c.putInline(ctx, b, o, bs)
+	}
+	if c.Local() {
+		if ref, err := c.putShm(ctx, bytes.NewReader(b), int64(len(b)), o, bs); !errors.Is(err, errNoShm) {
+			return ref, err
+		}
 	}
 	return c.upload(ctx, &sliceSource{b: b, bs: bs}, o, bs)
 }

@@ -21,6 +21,9 @@ type Config struct {
 	UploadIdle  time.Duration  `yaml:"upload_idle" doc:"a streamed upload that receives nothing for this long is aborted and its blocks dropped"`
 	MaxInflight int            `yaml:"max_inflight" doc:"requests served concurrently; more are answered 'unavailable'"`
 	HostID      string         `yaml:"host_id" doc:"identifies this machine to local clients (shared memory); default derived from /etc/machine-id and the hostname"`
+	ShmDir      string         `yaml:"shm_dir" doc:"directory (a tmpfs) of the shared-memory hot copies local clients map; default /dev/shm/emerge-<node id>"`
+	ShmBytes    units.ByteSize `yaml:"shm_bytes" doc:"capacity of the shared-memory hot copies and local uploads; 0: a quarter of the smaller of RAM and the tmpfs"`
+	ShmOff      bool           `yaml:"shm_off" doc:"no shared memory: local clients stream like remote ones"`
 
 	PubListen     string        `yaml:"pub_listen" doc:"broadcast endpoint the node binds (ZeroMQ PUB); port * picks a free one"`
 	AdvertiseHost string        `yaml:"advertise_host" doc:"host other members use to reach this node's rpc and pub endpoints; default: the bound host, or the hostname when bound to all interfaces"`

@@ -37,6 +37,7 @@ func (n *Node) mux() *rpc.Mux {
 	m.Handle(rpc.OpGetManifest, n.getManifest)
 	m.Handle(rpc.OpForget, n.forget)
 	m.Handle(rpc.OpTombstones, n.tombstones)
+	n.handleShm(m)
 	return m
 }
 
@@ -52,7 +53,7 @@ func (n *Node) info(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	}
 	return &rpc.Reply{Body: &rpc.InfoRep{Node: n.id, Host: n.host, Version: Version, Endpoint: n.server.Endpoint(),
 		Objects: st.Objects, Blocks: st.Blocks, BlockBytes: st.BlockBytes, DiskBytes: st.LSMBytes + st.VlogBytes,
-		Uploads: n.files.Uploads()}}, nil
+		Uploads: n.files.Uploads(), Shm: n.shmInfo()}}, nil
 }
 
 func (n *Node) stat(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
@@ -78,6 +79,7 @@ func (n *Node) delete(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.dropHot(ref)
 	return &rpc.Reply{Body: &rpc.DeleteRep{Freed: freed}}, nil
 }
 

@@ -26,6 +26,9 @@ func (n *Node) getObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if err != nil {
 		return nil, err
 	}
+	if req.Manifest {
+		n.hotAfterFetch(ref, man)
+	}
 	first, count := req.First, req.Count
 	if first < 0 || first > len(man.Blocks) || count < 0 {
 		return nil, rpc.Errorf(rpc.ErrBadRequest, "blocks %d+%d of an object with %d", first, count, len(man.Blocks))

@@ -30,6 +30,7 @@ func (n *Node) putObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if err != nil {
 		return nil, err
 	}
+	n.makeHotLater(ref, man)
 	return putReply(ref, man), nil
 }
 
@@ -75,6 +76,7 @@ func (n *Node) putCommit(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if err != nil {
 		return nil, err
 	}
+	n.makeHotLater(ref, man)
 	return putReply(ref, man), nil
 }
 

@@ -35,6 +35,7 @@ type Node struct {
 	peers    *peerPool
 	cluster  *cluster
 	handlers *rpc.Mux
+	shm      *hotTier    // nil when shm_off
 	ready    atomic.Bool // requests before Start finished get "unavailable"
 
 	mu      sync.Mutex
@@ -113,7 +114,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.cluster.onMessage = n.onMessage
 	n.cluster.onPeerBack = n.files.CatchUpLater
-	return nil
+	return n.startShm()
 }
 
 // serve answers "unavailable" until the node has started.
@@ -183,6 +184,7 @@ func (n *Node) shutdown() error {
 	if n.server != nil {
 		errs = append(errs, n.server.Close())
 	}
+	errs = append(errs, n.stopShm())
 	if n.cluster != nil {
 		n.cluster.close()
 	}

@@ -176,4 +176,6 @@ type InfoRep struct {
 	BlockBytes int64  `msgpack:"block_bytes"`
 	DiskBytes  int64  `msgpack:"disk_bytes"` // Badger's files: tables and value log
 	Uploads    int    `msgpack:"uploads"`    // streamed uploads open
+
+	Shm *ShmInfo `msgpack:"shm,omitempty"` // shared-memory tier; nil when off
 }

@@ -16,6 +16,7 @@ type globals struct {
 	node    string
 	json    bool
 	timeout time.Duration
+	noShm   bool
 	stdin   io.Reader
 }
 
@@ -53,13 +54,14 @@ func newRoot(stdin io.Reader) *cobra.Command {
 	pf.StringVar(&g.node, "node", defaultEndpoint(), "rpc endpoint of the node to talk to (env EMERGE_NODE)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	pf.DurationVar(&g.timeout, "timeout", 5*time.Second, "how long to wait for the node to answer at first")
+	pf.BoolVar(&g.noShm, "no-shm", false, "stream even when the node is on this machine (no shared memory)")
 	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newInfoCmd(g), newConfigCmd(), newVersionCmd(g))
 	return root
 }
 
 // dial connects to the node named by --node.
 func (g *globals) dial(ctx context.Context) (*client.Client, error) {
-	return client.Dial(ctx, g.node, &client.Options{DialTimeout: g.timeout})
+	return client.Dial(ctx, g.node, &client.Options{DialTimeout: g.timeout, NoShm: g.noShm})
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.

@@ -23,6 +23,7 @@ func Config(t testing.TB) node.Config {
 	cfg.BlockCacheSize = 8 << 20
 	cfg.ValueLogFileSize = 64 << 20
 	cfg.Replicas = 1 // a node alone; clusters set their own
+	cfg.ShmDir = ShmDir(t)
 	return cfg
 }
 

@@ -69,6 +69,7 @@ type Node struct {
 	t       testing.TB
 	Bin     string
 	DataDir string
+	ShmDir  string   // its shared-memory tier, under /dev/shm, removed at cleanup
 	Args    []string // extra flags
 	Env     []string
 	Ready   Ready
@@ -82,7 +83,7 @@ type Node struct {
 // directory plus args, and waits until it serves.
 func StartNode(t testing.TB, bin string, args ...string) *Node {
 	t.Helper()
-	n := &Node{t: t, Bin: bin, DataDir: t.TempDir(), Args: args}
+	n := &Node{t: t, Bin: bin, DataDir: t.TempDir(), ShmDir: shmDir(t), Args: args}
 	n.Start()
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -104,7 +105,7 @@ func (n *Node) Start() {
 		n.t.Fatal(err)
 	}
 	args := append([]string{"node", "--listen", "tcp://127.0.0.1:*", "--pub-listen", "tcp://127.0.0.1:*", "--data-dir", n.DataDir,
-		"--ready-file", ready, "--log-format", "json", "--log-level", "debug"}, n.Args...)
+		"--ready-file", ready, "--log-format", "json", "--log-level", "debug", "--shm-dir", n.ShmDir}, n.Args...)
 	n.cmd = exec.Command(n.Bin, args...)
 	n.cmd.Env = append(os.Environ(), n.Env...)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
@@ -271,4 +272,21 @@ func Join(t testing.TB, bin string, seed *Node, args ...string) *Node {
 	t.Helper()
 	a := append(append(append([]string{}, FastArgs...), "--peers", seed.Ready.RPC), args...)
 	return StartNode(t, bin, a...)
+}
+
+// shmDir returns a directory for a node's shared-memory tier on /dev/shm
+// (the temp dir where there is none), in a fresh parent removed at cleanup:
+// a node killed with SIGKILL cannot remove its files itself.
+func shmDir(t testing.TB) string {
+	t.Helper()
+	base := "/dev/shm"
+	if st, err := os.Stat(base); err != nil || !st.IsDir() {
+		base = os.TempDir()
+	}
+	parent, err := os.MkdirTemp(base, "emerge-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	return filepath.Join(parent, "shm")
 }
