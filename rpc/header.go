@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -120,8 +121,15 @@ func checkData(data [][]byte, lim Limits) error {
 	return nil
 }
 
-// encodeHeader stamps the common fields into b and encodes it.
+// encodeHeader encodes b with the common fields stamped in. It stamps a
+// shallow copy, never b itself: callers may share one request body between
+// concurrent calls (a leave sent to every member at once).
 func encodeHeader(b Body, op Op, id uint64) ([]byte, error) {
+	if v := reflect.ValueOf(b); v.Kind() == reflect.Pointer && !v.IsNil() {
+		cp := reflect.New(v.Elem().Type())
+		cp.Elem().Set(v.Elem())
+		b = cp.Interface().(Body)
+	}
 	h := b.header()
 	h.V, h.Op, h.ID = Version, op, id
 	return msgpack.Marshal(b)

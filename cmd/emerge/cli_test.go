@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,6 +58,42 @@ func TestCLIRoundTrip(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
 		t.Fatal("get -o wrote different bytes")
+	}
+	// -o onto a pipe writes into it (and onto /dev/null into the device):
+	// only a regular file is replaced by renaming a finished copy over it.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFifo := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		fromFifo <- b
+	}()
+	if r := runCLI(t, nil, ep, "get", ref, "-o", fifo); r.code != 0 {
+		t.Fatalf("get -o fifo: %+v", r)
+	}
+	if got := <-fromFifo; !bytes.Equal(got, data) {
+		t.Fatalf("get -o fifo: the reader got %d bytes", len(got))
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the fifo was replaced: %v %v", fi.Mode(), err)
+	}
+	// -o onto a symlink replaces the file it points to and keeps the link.
+	link := filepath.Join(dir, "link")
+	os.WriteFile(filepath.Join(dir, "target"), []byte("old"), 0o644)
+	os.Symlink("target", link)
+	if r := runCLI(t, nil, ep, "get", ref, "-o", link); r.code != 0 {
+		t.Fatalf("get -o link: %+v", r)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "target")); !bytes.Equal(got, data) {
+		t.Fatal("get -o link did not write the link's target")
+	}
+	if r := runCLI(t, nil, ep, "get", ref, "-o", dir); r.code != exitUsage {
+		t.Fatalf("get -o onto a directory: %+v", r)
 	}
 	if r := runCLI(t, nil, ep, "get", ref); r.code != 0 || r.stdout != string(data) {
 		t.Fatalf("get to stdout: code %d, %d bytes", r.code, len(r.stdout))

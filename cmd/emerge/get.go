@@ -57,7 +57,31 @@ func (o *getOptions) open(stdout io.Writer) (io.Writer, func(error) error, error
 	if o.output == "" || o.output == "-" {
 		return stdout, func(err error) error { return err }, nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(o.output), "."+filepath.Base(o.output)+".emerge-*")
+	path := o.output
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			return nil, nil, usagef("cannot write %s: is a directory", o.output)
+		case !fi.Mode().IsRegular():
+			// A device or a pipe (-o /dev/null): write to it; renaming a
+			// file over it would replace the device.
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, nil, usagef("cannot write %s: %w", o.output, unwrapPath(err))
+			}
+			return f, func(err error) error {
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				return err
+			}, nil
+		}
+		// A symlink to a file: replace the file, keep the link.
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".emerge-*")
 	if err != nil {
 		return nil, nil, usagef("cannot write %s: %w", o.output, unwrapPath(err))
 	}
@@ -66,7 +90,7 @@ func (o *getOptions) open(stdout io.Writer) (io.Writer, func(error) error, error
 			err = cerr
 		}
 		if err == nil {
-			err = os.Rename(tmp.Name(), o.output)
+			err = os.Rename(tmp.Name(), path)
 		}
 		if err != nil {
 			os.Remove(tmp.Name())
