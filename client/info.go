@@ -18,6 +18,7 @@ type NodeStatus struct {
 	BlockBytes int64  `json:"block_bytes"`
 	DiskBytes  int64  `json:"disk_bytes"`
 	Uploads    int    `json:"uploads_open"`
+	Served     int64  `json:"served"` // block bytes served to peers since the node started
 }
 
 // Status asks the node for its counters.
@@ -31,5 +32,6 @@ func (c *Client) Status(ctx context.Context) (NodeStatus, error) {
 		return NodeStatus{}, err
 	}
 	return NodeStatus{ID: r.Node, Host: r.Host, Version: r.Version, Endpoint: r.Endpoint, Objects: r.Objects,
-		Blocks: r.Blocks, BlockBytes: r.BlockBytes, DiskBytes: r.DiskBytes, Uploads: r.Uploads}, nil
+		Blocks: r.Blocks, BlockBytes: r.BlockBytes, DiskBytes: r.DiskBytes, Uploads: r.Uploads,
+		Served: r.Served}, nil
 }

@@ -53,7 +53,7 @@ func newRoot(stdin io.Reader) *cobra.Command {
 	pf.StringVar(&g.node, "node", defaultEndpoint(), "rpc endpoint of the node to talk to (env EMERGE_NODE)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	pf.DurationVar(&g.timeout, "timeout", 5*time.Second, "how long to wait for the node to answer at first")
-	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newInfoCmd(g), newConfigCmd(), newVersionCmd(g))
+	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newGroupCmd(g), newPrefetchCmd(g), newInfoCmd(g), newConfigCmd(), newVersionCmd(g))
 	return root
 }
 
