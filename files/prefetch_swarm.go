@@ -254,10 +254,13 @@ func (sw *swarm) announce() {
 }
 
 // locate asks the network for holders of stuck blocks in the background;
-// answers land in the location cache.
+// answers land in the location cache. The service's Close waits for it (the
+// job's own goroutine holds the wait group above zero while it is added).
 func (sw *swarm) locate(ids []blocks.ID, wait time.Duration) {
 	sw.locating = true
+	sw.s.bg.Add(1)
 	go func() {
+		defer sw.s.bg.Done()
 		found := sw.s.whoHas(sw.ctx, ids, wait)
 		select {
 		case sw.found <- found:
