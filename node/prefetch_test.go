@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"slices"
 	"testing"
@@ -166,6 +167,11 @@ func TestPrefetchLateJoinerAndDelete(t *testing.T) {
 	if err != nil || len(st.Nodes) != 3 {
 		t.Fatalf("status after the joins: %d targets, %v", len(st.Nodes), err)
 	}
+	byID := putFile(t, ctx, src, 5, 2<<20, client.PutOptions{PrefetchNodes: []string{late.ID()}})
+	st, err = src.WaitPrefetch(ctx, byID, 50*time.Millisecond, nil)
+	if err != nil || len(st.Nodes) != 1 || st.Nodes[0].Node != late.ID() || !holdsAll(late, byID) {
+		t.Fatalf("prefetch to a node by id: %+v, %v", st, err)
+	}
 	for _, n := range []*node.Node{nodes[1], nodes[2], late} {
 		if _, _, err := n.Store().Manifest(gone); err == nil {
 			t.Fatalf("node %s holds the deleted object", n.ID())
@@ -203,5 +209,36 @@ func TestGroupsSurviveRestart(t *testing.T) {
 	peer := nodetest.StartConfig(t, peerCfg)
 	nodetest.WaitFor(t, 10*time.Second, "the peer to see the groups", func() bool {
 		return countInGroup(peer, "actor") == 1
+	})
+}
+
+// A delete right after the put stops the prefetch everywhere: no member
+// ends up holding the object, and the intent is gone.
+func TestPrefetchStoppedByDelete(t *testing.T) {
+	nodes := nodetest.Cluster(t, 3, func(i int, c *node.Config) {
+		if i > 0 {
+			c.Groups = []string{"actor"}
+		}
+		c.BlockSize = 256 << 10
+	})
+	nodetest.WaitFor(t, 10*time.Second, "groups to spread", func() bool {
+		return countInGroup(nodes[0], "actor") == 2
+	})
+	ctx := nodetest.Context(t, time.Minute)
+	src := nodetest.Client(t, nodes[0])
+	ref := putFile(t, ctx, src, 6, 16<<20, client.PutOptions{PrefetchGroups: []string{"actor"}, Replicas: 1})
+	if _, err := src.Delete(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.PrefetchStatus(ctx, ref); !errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("status after the delete: %v", err)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "no node to hold the deleted object", func() bool {
+		for _, n := range nodes {
+			if _, _, err := n.Store().Manifest(ref); err == nil {
+				return false
+			}
+		}
+		return true
 	})
 }
