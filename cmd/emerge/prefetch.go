@@ -71,7 +71,7 @@ func newPrefetchCmd(g *globals) *cobra.Command {
 }
 
 func printPrefetch(out io.Writer, st client.PrefetchStatus) error {
-	fmt.Fprintf(out, "ref %s  source %s  served by the source %s\n", st.Ref, st.Source, units.Human(st.Served))
+	fmt.Fprintf(out, "ref %s  source %s  served to peers by the node asked %s\n", st.Ref, st.Source, units.Human(st.Served))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tSTATE\tBLOCKS\tBYTES\tSERVED\tERROR")
 	for _, n := range st.Nodes {
