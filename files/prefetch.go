@@ -152,12 +152,14 @@ func (p *prefetcher) announce(ctx context.Context, in *intent) {
 }
 
 // HandlePrefetch records an intent heard on the bus.
-// A repeat of a known intent only makes sure its job runs.
+// A repeat of a known intent only makes sure its job runs: a job that
+// failed starts again, so a target that gave up retries while the source
+// keeps announcing (and when `prefetch start` is run again).
 func (s *Service) HandlePrefetch(m pubsub.Message) {
 	in := &intent{ref: m.Ref, from: m.From, groups: normalize(m.Groups), nodes: normalize(m.Nodes), at: s.cfg.Now()}
 	if old := s.pf.intent(m.Ref); old != nil && old.from == in.from && slices.Equal(old.groups, in.groups) &&
 		slices.Equal(old.nodes, in.nodes) {
-		s.pf.maybeStart(m.Ref, false)
+		s.pf.maybeStart(m.Ref, s.pf.failed(m.Ref))
 		return
 	}
 	s.pf.add(in, false)

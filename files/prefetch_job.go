@@ -75,6 +75,19 @@ func (s *Service) startBG(f func()) bool {
 	return true
 }
 
+// failed reports whether the job of ref ended in failure.
+func (p *prefetcher) failed(ref blocks.Ref) bool {
+	p.mu.Lock()
+	j := p.jobs[ref]
+	p.mu.Unlock()
+	if j == nil || !j.ended() {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state == StateFailed
+}
+
 func (j *job) ended() bool {
 	select {
 	case <-j.end:

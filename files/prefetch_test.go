@@ -69,6 +69,11 @@ func TestPrefetchAlone(t *testing.T) {
 	if failed.Attempts < 2 || failed.Error == "" {
 		t.Fatalf("failed: %+v", failed)
 	}
+	s.HandlePrefetch(pubsub.Message{Type: pubsub.TypePrefetch, From: "b", Ref: unknown, Groups: []string{"actor"}})
+	if st := s.PrefetchLocal(unknown); st.State != StateRunning {
+		t.Fatalf("a repeated announcement did not restart the failed job: %+v", st)
+	}
+	waitState(t, s, unknown, StateFailed)
 	s.Close()
 
 	s2, err := New(cfg)
