@@ -93,7 +93,8 @@ func countInGroup(n *node.Node, group string) int {
 	return c
 }
 
-// A member killed mid-prefetch does not stop the others.
+// A member killed mid-prefetch does not stop the others, and finishes
+// once restarted.
 func TestPrefetchMemberDies(t *testing.T) {
 	nodes := nodetest.Cluster(t, 5, func(i int, c *node.Config) {
 		if i >= 1 {
@@ -124,6 +125,11 @@ func TestPrefetchMemberDies(t *testing.T) {
 	if _, err := src.WaitPrefetch(ctx, ref, 50*time.Millisecond, nil); err != nil {
 		t.Fatalf("wait after the kill: %v", err)
 	}
+	// Restarted on its data directory, the victim finishes what it started.
+	back := nodetest.StartConfig(t, victim.Config())
+	nodetest.WaitFor(t, 30*time.Second, "the restarted member to hold the object", func() bool {
+		return holdsAll(back, ref)
+	})
 }
 
 // A node that joins the group later (a new node, or one joining through
