@@ -18,6 +18,7 @@ type NodeStatus struct {
 	BlockBytes int64  `json:"block_bytes"`
 	DiskBytes  int64  `json:"disk_bytes"`
 	Uploads    int    `json:"uploads_open"`
+	Served     int64  `json:"served"` // block bytes served to peers since the node started
 	// Shm describes the node's shared memory; nil when it is off.
 	Shm *ShmStatus `json:"shm,omitempty"`
 }
@@ -33,5 +34,6 @@ func (c *Client) Status(ctx context.Context) (NodeStatus, error) {
 		return NodeStatus{}, err
 	}
 	return NodeStatus{ID: r.Node, Host: r.Host, Version: r.Version, Endpoint: r.Endpoint, Objects: r.Objects,
-		Blocks: r.Blocks, BlockBytes: r.BlockBytes, DiskBytes: r.DiskBytes, Uploads: r.Uploads, Shm: shmStatus(r.Shm)}, nil
+		Blocks: r.Blocks, BlockBytes: r.BlockBytes, DiskBytes: r.DiskBytes, Uploads: r.Uploads,
+		Served: r.Served, Shm: shmStatus(r.Shm)}, nil
 }

@@ -22,6 +22,11 @@ type PutOptions struct {
 	// Progress, when set, is called with the bytes the node has acknowledged
 	// so far. Calls are serialised.
 	Progress func(done int64)
+	// PrefetchGroups and PrefetchNodes (node ids), when set, make the node
+	// spread the object to every member of the groups and to the nodes once
+	// it is stored; the put returns without waiting (see WaitPrefetch).
+	PrefetchGroups []string
+	PrefetchNodes  []string
 }
 
 func (o PutOptions) params(bs int) rpc.PutParams {
@@ -35,6 +40,11 @@ func (o PutOptions) params(bs int) rpc.PutParams {
 // into the node's shared memory and persisted from there. A failed or
 // canceled put leaves nothing visible.
 func (c *Client) Put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref, error) {
+	ref, err := c.put(ctx, r, o)
+	return c.prefetchAfter(ctx, ref, err, o)
+}
+
+func (c *Client) put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref, error) {
 	bs := c.blockSize(o)
 	if size, ok := inputSize(r); ok && size > int64(bs) && c.Local() {
 		if ref, err := c.putShm(ctx, r, size, o, bs); !errors.Is(err, errNoShm) {
@@ -67,14 +77,16 @@ func (c *Client) Put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref
 func (c *Client) PutBytes(ctx context.Context, b []byte, o PutOptions) (blocks.Ref, error) {
 	bs := c.blockSize(o)
 	if len(b) <= bs {
-		return c.putInline(ctx, b, o, bs)
+		ref, err := c.putInline(ctx, b, o, bs)
+		return c.prefetchAfter(ctx, ref, err, o)
 	}
 	if c.Local() {
 		if ref, err := c.putShm(ctx, bytes.NewReader(b), int64(len(b)), o, bs); !errors.Is(err, errNoShm) {
-			return ref, err
+			return c.prefetchAfter(ctx, ref, err, o)
 		}
 	}
-	return c.upload(ctx, &sliceSource{b: b, bs: bs}, o, bs)
+	ref, err := c.upload(ctx, &sliceSource{b: b, bs: bs}, o, bs)
+	return c.prefetchAfter(ctx, ref, err, o)
 }
 
 func (c *Client) blockSize(o PutOptions) int {

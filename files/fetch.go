@@ -278,7 +278,7 @@ func (f *fetch) finish(r result) bool {
 		f.tried[r.id] = map[string]bool{}
 	}
 	f.tried[r.id][r.owner] = true
-	if !errors.Is(r.err, blocks.ErrNotFound) && !errors.Is(r.err, blocks.ErrHashMismatch) {
+	if !isMissing(r.err) {
 		f.dead[r.owner] = true // unreachable, timed out, or failing: stop asking it in this fetch
 	}
 	f.svc.log.Debug().Err(r.err).Str("ref", f.ref.Short()).Str("block", r.id.Short()).Str("owner", r.owner).
@@ -336,8 +336,14 @@ func (f *fetch) get(id blocks.ID, owner string) {
 	}
 }
 
-// getBlock asks owner for block id, verifies it and stores it for ref.
+// getBlock asks owner for block id, verifies it and stores it for ref as a
+// cached copy.
 func (s *Service) getBlock(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string) error {
+	return s.getBlockAs(ctx, ref, id, owner, blocks.UseCache)
+}
+
+// getBlockAs is getBlock with the use the block is reserved under.
+func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string, use blocks.Use) error {
 	mem, ok := s.member(owner)
 	if !ok {
 		return fmt.Errorf("%w: member %s is not live", rpc.ErrUnreachable, owner)
@@ -355,7 +361,7 @@ func (s *Service) getBlock(ctx context.Context, ref blocks.Ref, id blocks.ID, ow
 		return err
 	}
 	s.locs.add(id, owner)
-	if err := s.store.Reserve(ref, []blocks.ID{id}, blocks.UseCache); err != nil {
+	if err := s.store.Reserve(ref, []blocks.ID{id}, use); err != nil {
 		return err
 	}
 	return s.store.PutBlock(id, m.Data[0])
@@ -380,4 +386,10 @@ func (s *Service) cancelFetch(ref blocks.Ref) {
 		f.cancel()
 		<-f.end
 	}
+}
+
+// isMissing reports an owner that answered but lacked the block or sent bad
+// bytes: it stays usable for other blocks.
+func isMissing(err error) bool {
+	return errors.Is(err, blocks.ErrNotFound) || errors.Is(err, blocks.ErrHashMismatch)
 }

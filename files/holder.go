@@ -60,5 +60,6 @@ func (s *Service) ManifestRecord(ref blocks.Ref) ([]byte, error) {
 // other object uses, and stop any fetch of the ref.
 func (s *Service) Forget(ref blocks.Ref, at time.Time) (int64, error) {
 	s.cancelFetch(ref)
+	s.pf.forget(ref)
 	return s.store.Delete(ref, at)
 }

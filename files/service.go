@@ -25,8 +25,12 @@ type Config struct {
 	LocateTimeout time.Duration
 	// FetchWindow is the block requests kept in flight per owner (default 8).
 	FetchWindow int
-	Logger      zerolog.Logger   // default: silent
-	Now         func() time.Time // default time.Now
+	// PrefetchAnnounce is the period at which a source repeats its prefetch
+	// announcements and a node resumes the prefetches it is a target of
+	// (default 5 s).
+	PrefetchAnnounce time.Duration
+	Logger           zerolog.Logger   // default: silent
+	Now              func() time.Time // default time.Now
 }
 
 func (c *Config) fill() error {
@@ -57,6 +61,9 @@ func (c *Config) fill() error {
 	if c.FetchWindow <= 0 {
 		c.FetchWindow = 8
 	}
+	if c.PrefetchAnnounce <= 0 {
+		c.PrefetchAnnounce = 5 * time.Second
+	}
 	if c.Net == nil {
 		c.Net = solo{self: registry.Member{ID: "local"}}
 	}
@@ -84,6 +91,7 @@ type Service struct {
 	fmu     sync.Mutex // guards fetches and bgDone
 	fetches map[blocks.Ref]*fetch
 	bgDone  bool // Close began: no new background work
+	pf      *prefetcher
 
 	ctx    context.Context // canceled by Close: stops fetches and answers
 	cancel context.CancelFunc
@@ -102,6 +110,7 @@ func New(cfg Config) (*Service, error) {
 		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{}), locs: newLocations(1 << 20),
 		queries: make(map[uint64]*query), fetches: make(map[blocks.Ref]*fetch)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pf = newPrefetcher(s)
 	s.wg.Add(1)
 	go s.janitor()
 	return s, nil
@@ -139,12 +148,16 @@ func (s *Service) janitor() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.UploadIdle / 4)
 	defer t.Stop()
+	pt := time.NewTicker(s.cfg.PrefetchAnnounce)
+	defer pt.Stop()
 	for {
 		select {
 		case <-s.quit:
 			return
 		case <-t.C:
 			s.expireUploads()
+		case <-pt.C:
+			s.pf.tick()
 		}
 	}
 }

@@ -70,11 +70,13 @@ func (s *Service) tombstonesFrom(ctx context.Context, m registry.Member, since t
 	return &rep, nil
 }
 
-// CatchUpLater runs CatchUp in the background.
+// CatchUpLater runs CatchUp in the background, then pulls the member's
+// prefetch intents.
 func (s *Service) CatchUpLater(member registry.Member) {
 	s.goBG(func() {
 		if err := s.CatchUp(s.ctx, member); err != nil {
 			s.log.Debug().Err(err).Str("peer", member.ID).Msg("tombstone catch-up")
 		}
+		s.pullIntents(s.ctx, member) // after the deletes, so deleted objects stay out
 	})
 }

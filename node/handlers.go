@@ -38,6 +38,10 @@ func (n *Node) mux() *rpc.Mux {
 	m.Handle(rpc.OpForget, n.forget)
 	m.Handle(rpc.OpTombstones, n.tombstones)
 	n.handleShm(m)
+	m.Handle(rpc.OpGroup, n.group)
+	m.Handle(rpc.OpPrefetch, n.prefetch)
+	m.Handle(rpc.OpPrefetchStatus, n.prefetchStatus)
+	m.Handle(rpc.OpPrefetchList, n.prefetchList)
 	return m
 }
 
@@ -53,7 +57,7 @@ func (n *Node) info(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	}
 	return &rpc.Reply{Body: &rpc.InfoRep{Node: n.id, Host: n.host, Version: Version, Endpoint: n.server.Endpoint(),
 		Objects: st.Objects, Blocks: st.Blocks, BlockBytes: st.BlockBytes, DiskBytes: st.LSMBytes + st.VlogBytes,
-		Uploads: n.files.Uploads(), Shm: n.shmInfo()}}, nil
+		Uploads: n.files.Uploads(), Served: n.files.Served(), Shm: n.shmInfo()}}, nil
 }
 
 func (n *Node) stat(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {

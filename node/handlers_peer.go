@@ -103,6 +103,7 @@ func (n *Node) getBlocks(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if len(missing) > 0 {
 		rep.Missing = rpc.PackIDs(missing)
 	}
+	n.files.CountServed(size)
 	return &rpc.Reply{Body: rep, Data: data, Done: func() { releaseAll(pool, bufs) }}, nil
 }
 

@@ -29,5 +29,9 @@ func (n *Node) onMessage(m pubsub.Message) {
 		n.files.HandleWhoHas(m)
 	case pubsub.TypeDelete:
 		n.files.HandleDelete(m)
+	case pubsub.TypeHave:
+		n.files.HandleHave(m)
+	case pubsub.TypePrefetch:
+		n.files.HandlePrefetch(m)
 	}
 }

@@ -18,7 +18,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 		return fmt.Errorf("node: bus: %w", err)
 	}
 	n.peers = newPeerPool(n.zctx, n.log.With().Str("component", "peers").Logger())
-	self := registry.Member{ID: n.id, Host: n.host, Groups: n.cfg.Groups, Incarnation: 1,
+	self := registry.Member{ID: n.id, Host: n.host, Groups: n.startGroups(), Incarnation: 1,
 		RPC: advertise(n.server.Endpoint(), n.cfg.AdvertiseHost), Pub: advertise(bus.Endpoint(), n.cfg.AdvertiseHost)}
 	n.cluster, err = newCluster(n.cfg, self, bus, n.peers, n.store, n.log.With().Str("component", "cluster").Logger())
 	if err != nil {

@@ -46,6 +46,7 @@ const (
 	OpGroup          Op = 40 // join or leave a group on the answering node
 	OpPrefetch       Op = 41 // start spreading an object to groups or nodes
 	OpPrefetchStatus Op = 42 // per-node progress of a prefetch
+	OpPrefetchList   Op = 43 // the prefetch intents a node knows, for a node catching up
 )
 
 var opNames = map[Op]string{
@@ -56,7 +57,7 @@ var opNames = map[Op]string{
 	OpGetBlocks: "get_blocks", OpGetManifest: "get_manifest", OpPutManifest: "put_manifest", OpForget: "forget",
 	OpTombstones: "tombstones", OpLocate: "locate",
 	OpShmGet: "shm_get", OpShmCreate: "shm_create", OpShmSeal: "shm_seal", OpShmAbort: "shm_abort", OpShmClose: "shm_close",
-	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status",
+	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status", OpPrefetchList: "prefetch_list",
 }
 
 func (o Op) String() string {

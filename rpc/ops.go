@@ -174,8 +174,9 @@ type InfoRep struct {
 	Objects    int64  `msgpack:"objects"`
 	Blocks     int64  `msgpack:"blocks"`
 	BlockBytes int64  `msgpack:"block_bytes"`
-	DiskBytes  int64  `msgpack:"disk_bytes"` // Badger's files: tables and value log
-	Uploads    int    `msgpack:"uploads"`    // streamed uploads open
+	DiskBytes  int64  `msgpack:"disk_bytes"`       // Badger's files: tables and value log
+	Uploads    int    `msgpack:"uploads"`          // streamed uploads open
+	Served     int64  `msgpack:"served,omitempty"` // block bytes served to peers (GetBlocks)
 
 	Shm *ShmInfo `msgpack:"shm,omitempty"` // shared-memory tier; nil when off
 }

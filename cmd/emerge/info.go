@@ -28,8 +28,9 @@ func newInfoCmd(g *globals) *cobra.Command {
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "node\t%s\nrpc\t%s\nhost\t%s\nversion\t%s\n", st.ID, st.Endpoint, st.Host, st.Version)
-			fmt.Fprintf(w, "objects\t%d\nblocks\t%d (%s)\ndisk\t%s\nuploads open\t%d\n", st.Objects, st.Blocks,
-				units.Human(st.BlockBytes), units.Human(st.DiskBytes), st.Uploads)
+			fmt.Fprintf(w, "objects\t%d\nblocks\t%d (%s)\ndisk\t%s\nuploads open\t%d\nserved to peers\t%s\n",
+				st.Objects, st.Blocks, units.Human(st.BlockBytes), units.Human(st.DiskBytes), st.Uploads,
+				units.Human(st.Served))
 			if s := st.Shm; s != nil {
 				fmt.Fprintf(w, "shared memory\t%s of %s, %d hot objects, in %s\n", units.Human(s.Used), units.Human(s.Capacity),
 					s.Objects, s.Dir)

@@ -17,6 +17,7 @@ import (
 type nodeOptions struct {
 	config    string
 	readyFile string
+	groups    []string
 	keys      map[string]*keyFlag
 }
 
@@ -47,6 +48,7 @@ func newNodeCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&o.config, "config", os.Getenv("EMERGE_CONFIG"), "YAML config file (env EMERGE_CONFIG)")
 	f.StringVar(&o.readyFile, "ready-file", "", "once serving, write the node's id and endpoints as JSON to this file")
+	f.StringArrayVar(&o.groups, "group", nil, "join group NAME (repeatable; added to the groups key)")
 	o.addKeyFlags(f)
 	return c
 }
@@ -93,6 +95,7 @@ func (o *nodeOptions) load() (node.Config, error) {
 			}
 		}
 	}
+	cfg.Groups = append(cfg.Groups, o.groups...)
 	return cfg, nil
 }
 

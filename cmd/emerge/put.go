@@ -16,6 +16,7 @@ type putOptions struct {
 	replicas    int
 	contentType string
 	meta        []string
+	prefetch    prefetchFlags
 }
 
 func newPutCmd(g *globals) *cobra.Command {
@@ -31,6 +32,7 @@ func newPutCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.replicas, "replicas", 0, "durable copies of each block (default: the node's)")
 	f.StringVar(&o.contentType, "content-type", "", "content type recorded in the manifest")
 	f.StringArrayVar(&o.meta, "meta", nil, "metadata KEY=VALUE (repeatable)")
+	o.prefetch.add(f)
 	return c
 }
 
@@ -56,6 +58,9 @@ func (o *putOptions) run(cmd *cobra.Command, g *globals, name string) error {
 	if err != nil {
 		return err
 	}
+	if err := o.prefetch.wait(cmd, c, ref); err != nil {
+		return err
+	}
 	if g.json {
 		return printJSON(cmd.OutOrStdout(), map[string]any{"ref": ref.String(), "size": bar.done()})
 	}
@@ -64,7 +69,11 @@ func (o *putOptions) run(cmd *cobra.Command, g *globals, name string) error {
 }
 
 func (o *putOptions) clientOptions() (client.PutOptions, error) {
-	opts := client.PutOptions{BlockSize: int(o.blockSize), Replicas: o.replicas, ContentType: o.contentType}
+	opts := client.PutOptions{BlockSize: int(o.blockSize), Replicas: o.replicas, ContentType: o.contentType,
+		PrefetchGroups: o.prefetch.groups, PrefetchNodes: o.prefetch.nodes}
+	if o.prefetch.waitFlag && len(o.prefetch.groups)+len(o.prefetch.nodes) == 0 {
+		return opts, usagef("--wait needs --prefetch-group or --prefetch-node")
+	}
 	if len(o.meta) > 0 {
 		opts.Meta = make(map[string]string, len(o.meta))
 	}
