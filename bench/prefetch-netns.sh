@@ -28,7 +28,7 @@
 # Knobs (environment): N (nodes, default 8), SIZE_MIB (default 256; QUICK=1
 # makes it 64), RATE_MBIT (default 200), BURST (tbf burst, default 256kb),
 # TC_LATENCY (tbf queue, default 50ms), METHODS (default "raw prefetch
-# direct own"), EMERGE_BIN (default bin/emerge, built with `make build` when
+# split direct own"; split = a plain put, then `prefetch start --wait`), EMERGE_BIN (default bin/emerge, built with `make build` when
 # missing), LOG_LEVEL of the nodes (default warn), KEEP=1 keeps the work
 # directory (node logs, data) after the run.
 set -euo pipefail
@@ -39,7 +39,7 @@ SIZE_MIB=${SIZE_MIB:-$([[ ${QUICK:-} == 1 ]] && echo 64 || echo 256)}
 RATE_MBIT=${RATE_MBIT:-200}
 BURST=${BURST:-256kb}
 TC_LATENCY=${TC_LATENCY:-50ms}
-METHODS=${METHODS:-raw prefetch direct own}
+METHODS=${METHODS:-raw prefetch split direct own}
 LOG_LEVEL=${LOG_LEVEL:-warn}
 BIN=${EMERGE_BIN:-bin/emerge}
 GROUP=actor
@@ -300,6 +300,31 @@ run_prefetch() {
 	cli 0 --node "$(ep 0)" prefetch status "$ref" --json >"$WORK/prefetch-status.json" 2>&1 || true
 }
 
+# run_prefetch_split: the same dissemination in two timed steps, so the
+# put's own cost (its replica pushes leave node 0 over the same link) and the
+# swarm's are read apart: a plain put, then `prefetch start --wait`.
+run_prefetch_split() {
+	if ! "$BIN" prefetch start --help 2>/dev/null | grep -q -- --wait; then
+		echo "prefetch split: not supported by this binary" | tee -a "$WORK/table"
+		return 0
+	fi
+	local t0 t1 t2 ref
+	new_object split
+	tx_bytes >"$WORK/tx.before"
+	t0=$(now)
+	ref=$(cli 0 --node "$(ep 0)" put "$WORK/split.bin") || die "put failed"
+	t1=$(now)
+	tx_bytes >"$WORK/tx.mid"
+	row "  put alone (replicas)" "$(elapsed "$t0" "$t1")" \
+		"MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.mid")"
+	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait || die "prefetch start failed"
+	t2=$(now)
+	tx_bytes >"$WORK/tx.after"
+	row "  then prefetch start --wait" "$(elapsed "$t1" "$t2")" \
+		"MiB sent (link tx) by node: $(sent_mib "$WORK/tx.mid" "$WORK/tx.after")"
+	check_held "$ref"
+}
+
 # check_held REF: every node holds every block of REF (from `emerge stat`).
 check_held() {
 	local k line
@@ -341,6 +366,7 @@ main() {
 		case $m in
 		raw) run_raw ;;
 		prefetch) run_prefetch ;;
+		split) run_prefetch_split ;;
 		direct | own) run_naive "$m" ;;
 		*) die "unknown method $m" ;;
 		esac

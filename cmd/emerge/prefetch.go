@@ -20,6 +20,7 @@ func newPrefetchCmd(g *globals) *cobra.Command {
 		Args:  exactArgs(0, "a subcommand: start or status"),
 	}
 	var groups, nodes []string
+	var wait bool
 	start := &cobra.Command{
 		Use:   "start REF",
 		Short: "spread REF (held by the node) to every member of the groups and to the nodes",
@@ -30,18 +31,23 @@ func newPrefetchCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if len(groups)+len(nodes) == 0 {
-				return usagef("prefetch start: name at least one --group or --node")
+				return usagef("prefetch start: name at least one --group or --target")
 			}
 			cl, err := g.dial(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			return cl.Prefetch(cmd.Context(), ref, groups, nodes)
+			if err := cl.Prefetch(cmd.Context(), ref, groups, nodes); err != nil || !wait {
+				return err
+			}
+			_, err = waitPrefetch(cmd.Context(), cl, ref, cmd.ErrOrStderr())
+			return err
 		},
 	}
 	start.Flags().StringArrayVar(&groups, "group", nil, "target group (repeatable)")
-	start.Flags().StringArrayVar(&nodes, "node", nil, "target node id (repeatable)")
+	start.Flags().StringArrayVar(&nodes, "target", nil, "target node id (repeatable; --node is the endpoint of the node to ask)")
+	start.Flags().BoolVar(&wait, "wait", false, "return once every live target holds the object")
 	status := &cobra.Command{
 		Use:   "status REF",
 		Short: "show each live target's progress on REF (asked through the node)",

@@ -79,6 +79,21 @@ func TestProcessGroupsAndPrefetch(t *testing.T) {
 			t.Fatalf("member %s holds %d blocks, want 24", n.Ready.ID, got)
 		}
 	}
+	// An object already stored, spread afterwards: prefetch start --wait.
+	later := writeFile(t, t.TempDir(), 32, 4<<20)
+	put = proctest.CLI(t, bin, nil, "--node", nodes[0].Ready.RPC, "put", later)
+	ref = strings.TrimSpace(put.Stdout)
+	if r := proctest.CLI(t, bin, nil, "--node", nodes[0].Ready.RPC, "prefetch", "start", ref, "--group", "actor", "--wait"); r.Code != 0 {
+		t.Fatalf("prefetch start --wait: %+v", r)
+	}
+	r = proctest.CLI(t, bin, nil, "--node", nodes[0].Ready.RPC, "prefetch", "status", ref, "--json")
+	st = client.PrefetchStatus{}
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &st) != nil {
+		t.Fatalf("prefetch status: %+v", r)
+	}
+	if done, failed := st.Done(); !done || len(failed) > 0 || len(st.Nodes) != 2 {
+		t.Fatalf("status after prefetch start --wait: %+v", st)
+	}
 	if r := proctest.CLI(t, bin, nil, "--node", joiner.Ready.RPC, "group", "leave", "actor"); r.Code != 0 {
 		t.Fatalf("group leave: %+v", r)
 	}
