@@ -31,10 +31,12 @@ func (s *Service) checkMembers(n int) error {
 		strings.Join(ids, ", "))
 }
 
-// replicate makes n durable copies of a block this node has stored: its
-// top-ranked live owners by rendezvous hash, moving down the ranking past
-// owners that fail. This node's copy counts when it ranks among the
-// holders. It returns the other members that acknowledged the block.
+// replicate makes n durable copies of a block this node has stored: this
+// node's own copy (the node that takes a put commits it as an owner copy
+// whatever the ranking) and n-1 more at the top-ranked other live members
+// by rendezvous hash, moving down the ranking past members that fail. So a
+// put sends n-1 copies out of this node, not about n (docs/architecture.md,
+// Placement). It returns the other members that acknowledged the block.
 func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n int) ([]string, error) {
 	if err := s.checkMembers(n); err != nil {
 		return nil, err
@@ -43,17 +45,15 @@ func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, d
 	ranked := registry.Rank(id, s.net.Live())
 	var holders []string
 	var errs []error
-	have, next := 0, 0
+	have, next := 1, 0 // this node's copy
 	for have < n && next < len(ranked) {
 		var batch []registry.Member
 		for have+len(batch) < n && next < len(ranked) {
 			m := ranked[next]
 			next++
-			if m.ID == self {
-				have++
-				continue
+			if m.ID != self {
+				batch = append(batch, m)
 			}
-			batch = append(batch, m)
 		}
 		ok, failed := s.pushAll(ctx, key, id, data, batch)
 		holders, have, errs = append(holders, ok...), have+len(ok), append(errs, failed...)

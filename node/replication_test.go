@@ -88,3 +88,47 @@ func TestReplicasNeedEnoughMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The node that takes a put keeps the first replica: with replicas 2 every
+// block is on the entry node and on exactly one other, so a put sends one
+// copy out, not about two; every other node still reads the object.
+func TestPutKeepsFirstReplicaOnEntryNode(t *testing.T) {
+	nodes := nodetest.Cluster(t, 5, func(i int, c *node.Config) {
+		c.Replicas = 2
+		c.BlockSize = 64 << 10
+	})
+	ctx := nodetest.Context(t, time.Minute)
+	data := testdata.Bytes(7, 40<<16+5) // 41 blocks
+	ref, err := nodetest.Client(t, nodes[2]).PutBytes(ctx, data, client.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := nodes[2].Store().Manifest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := map[int]int{}
+	for _, id := range m.Blocks {
+		var on []int
+		for i, nd := range nodes {
+			if has, _ := nd.Store().HasBlocks([]blocks.ID{id}); has[0] {
+				on = append(on, i)
+			}
+		}
+		if len(on) != 2 || (on[0] != 2 && on[1] != 2) {
+			t.Fatalf("block %s on nodes %v, want the entry node 2 and one other", id.Short(), on)
+		}
+		for _, i := range on {
+			others[i]++
+		}
+	}
+	if len(others) < 3 {
+		t.Fatalf("second replicas on %v: placement should spread them over the other members", others)
+	}
+	for i, nd := range nodes {
+		got, err := nodetest.Client(t, nd).GetBytes(ctx, ref)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("get through node %d: %d bytes, %v", i, len(got), err)
+		}
+	}
+}
