@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages with concurrency: `make test` runs these under the race detector.
-RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./internal/...
+RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./node/... ./client/... ./internal/...
 
 export CGO_ENABLED := 1
 
