@@ -85,8 +85,12 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// productionSizes gives a node the Badger sizes of a real one, as startNode.
+// productionSizes gives a node the Badger sizes of a real one, as startNode,
+// and, as there, no shared memory: the client runs on the node's machine, so
+// it would read hot copies through views and these figures would measure
+// the shared-memory path (see BenchmarkShmGet) instead of the network's.
 func productionSizes(c *node.Config) {
+	c.ShmOff = true
 	def := node.DefaultConfig()
 	c.MemTableSize = def.MemTableSize
 	c.BlockCacheSize = def.BlockCacheSize
