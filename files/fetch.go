@@ -290,7 +290,7 @@ func (f *fetch) finish(r result) bool {
 func (f *fetch) locate(ids []blocks.ID, wait time.Duration) {
 	f.locating = true
 	go func() {
-		found := f.svc.whoHas(f.ctx, ids, wait)
+		found := f.svc.whoHas(f.ctx, ids, wait, f.m.Replicas)
 		select {
 		case f.found <- found:
 		case <-f.ctx.Done():

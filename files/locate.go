@@ -48,6 +48,10 @@ type query struct {
 	found  map[blocks.ID][]string
 	first  time.Time // when the first answer naming a wanted id arrived
 	signal chan struct{}
+	// enough holders per id end the settle early: every wanted id has been
+	// named by that many members (0: always settle in full).
+	enough int
+	full   chan struct{}
 }
 
 func (q *query) missing() []blocks.ID {
@@ -64,18 +68,21 @@ func (q *query) missing() []blocks.ID {
 
 // whoHas broadcasts a who-has for ids and gathers the answers, repeating the
 // broadcast with backoff while some id has no owner, until every id has one
-// or wait runs out. It returns the owners found (member ids) per id.
-func (s *Service) whoHas(ctx context.Context, ids []blocks.ID, wait time.Duration) map[blocks.ID][]string {
-	return s.ask(ctx, ids, wait).result()
+// or wait runs out. After the first answers it waits a moment for more
+// holders, unless every id already has enough of them (the object's replica
+// count for a fetch, one for a manifest). It returns the owners found
+// (member ids) per id.
+func (s *Service) whoHas(ctx context.Context, ids []blocks.ID, wait time.Duration, enough int) map[blocks.ID][]string {
+	return s.ask(ctx, ids, wait, enough).result()
 }
 
-// Locate runs a who-has for ids as a fetch does (always a broadcast: the
-// location cache is neither read nor needed) and returns the owners found
-// and how long the first answer took (0 if none came). It is for
-// diagnostics and benchmarks.
+// Locate runs a who-has for ids as a fetch of an object with the default
+// replica count does (always a broadcast: the location cache is neither read
+// nor needed) and returns the owners found and how long the first answer
+// took (0 if none came). It is for diagnostics and benchmarks.
 func (s *Service) Locate(ctx context.Context, ids []blocks.ID, wait time.Duration) (map[blocks.ID][]string, time.Duration) {
 	start := time.Now()
-	q := s.ask(ctx, ids, wait)
+	q := s.ask(ctx, ids, wait, s.cfg.Replicas)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.first.IsZero() {
@@ -85,8 +92,9 @@ func (s *Service) Locate(ctx context.Context, ids []blocks.ID, wait time.Duratio
 }
 
 // ask is whoHas; it returns the finished query.
-func (s *Service) ask(ctx context.Context, ids []blocks.ID, wait time.Duration) *query {
-	q := &query{want: map[blocks.ID]bool{}, found: map[blocks.ID][]string{}, signal: make(chan struct{}, 1)}
+func (s *Service) ask(ctx context.Context, ids []blocks.ID, wait time.Duration, enough int) *query {
+	q := &query{want: map[blocks.ID]bool{}, found: map[blocks.ID][]string{}, signal: make(chan struct{}, 1),
+		enough: enough, full: make(chan struct{}, 1)}
 	for _, id := range ids {
 		q.want[id] = true
 	}
@@ -122,14 +130,33 @@ func (s *Service) ask(ctx context.Context, ids []blocks.ID, wait time.Duration) 
 }
 
 // settle waits briefly for more answers once the first ones arrived, so a
-// fetch can spread over several owners.
+// fetch can spread over several owners; it ends as soon as every id has
+// enough holders.
 func (s *Service) settle(ctx context.Context, q *query) {
-	t := time.NewTimer(10 * time.Millisecond)
+	t := time.NewTimer(settleTime)
 	defer t.Stop()
 	select {
 	case <-t.C:
+	case <-q.full:
 	case <-ctx.Done():
 	}
+}
+
+// settleTime is how long a who-has waits for more holders after the first
+// answers, at most.
+const settleTime = 10 * time.Millisecond
+
+// isFull reports whether every wanted id has enough holders; q.mu held.
+func (q *query) isFull() bool {
+	if q.enough <= 0 {
+		return false
+	}
+	for id := range q.want {
+		if len(q.found[id]) < q.enough {
+			return false
+		}
+	}
+	return true
 }
 
 func (q *query) result() map[blocks.ID][]string {
@@ -169,17 +196,24 @@ func (s *Service) IHave(reqID uint64, node string, ids []blocks.ID) {
 	}
 	q.mu.Lock()
 	for _, id := range ids {
-		if q.want[id] {
+		if q.want[id] && !contains(q.found[id], node) {
 			q.found[id] = append(q.found[id], node)
 			if q.first.IsZero() {
 				q.first = time.Now()
 			}
 		}
 	}
+	full := q.isFull()
 	q.mu.Unlock()
 	select {
 	case q.signal <- struct{}{}:
 	default:
+	}
+	if full {
+		select {
+		case q.full <- struct{}{}:
+		default:
+		}
 	}
 }
 

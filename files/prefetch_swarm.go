@@ -261,7 +261,7 @@ func (sw *swarm) locate(ids []blocks.ID, wait time.Duration) {
 	sw.s.bg.Add(1)
 	go func() {
 		defer sw.s.bg.Done()
-		found := sw.s.whoHas(sw.ctx, ids, wait)
+		found := sw.s.whoHas(sw.ctx, ids, wait, sw.m.Replicas)
 		select {
 		case sw.found <- found:
 		case <-sw.ctx.Done():

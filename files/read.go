@@ -48,7 +48,7 @@ func (s *Service) remoteManifest(ctx context.Context, ref blocks.Ref) (*blocks.M
 	if m, err := s.manifestFrom(ctx, ref, guess, tried); err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return m, err
 	}
-	found := s.whoHas(ctx, []blocks.ID{blocks.ID(ref)}, s.cfg.LocateTimeout)
+	found := s.whoHas(ctx, []blocks.ID{blocks.ID(ref)}, s.cfg.LocateTimeout, 1)
 	if m, err := s.manifestFrom(ctx, ref, found[blocks.ID(ref)], tried); err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return m, err
 	}
