@@ -49,31 +49,24 @@ func (s *Store) sweep() (st SweepStats, err error) {
 func expired(at, now time.Time, ttl time.Duration) bool { return now.Sub(at) > ttl }
 
 func (s *Store) sweepTombstones(now time.Time) (removed int, err error) {
-	var cand [][]byte
-	stale := func(txn *badger.Txn, key []byte) (bool, error) {
+	return s.sweepStale([]byte{prefixTomb}, func(txn *badger.Txn, key []byte) (bool, error) {
 		at, ok, err := getTime(txn, key)
 		return ok && expired(at, now, s.cfg.TombstoneTTL), err
-	}
-	err = s.scan([]byte{prefixTomb}, func(txn *badger.Txn, item *badger.Item) error {
-		if ok, err := stale(txn, item.Key()); ok || err != nil {
-			cand = append(cand, item.KeyCopy(nil))
-			return err
-		}
-		return nil
-	}, func() error {
-		n, err := s.deleteIf(cand, stale)
-		removed, cand = removed+n, cand[:0]
-		return err
 	})
-	return removed, err
 }
 
 func (s *Store) sweepUses(now time.Time) (removed int, err error) {
-	var cand [][]byte
-	stale := func(txn *badger.Txn, key []byte) (bool, error) {
+	return s.sweepStale([]byte{prefixUse}, func(txn *badger.Txn, key []byte) (bool, error) {
 		return s.staleUse(txn, key, now)
-	}
-	err = s.scan([]byte{prefixUse}, func(txn *badger.Txn, item *badger.Item) error {
+	})
+}
+
+// sweepStale deletes the keys under prefix that stale reports, checking
+// each again in the deleting transaction (deleteIf), and returns how many
+// it removed.
+func (s *Store) sweepStale(prefix []byte, stale func(txn *badger.Txn, key []byte) (bool, error)) (removed int, err error) {
+	var cand [][]byte
+	err = s.scan(prefix, func(txn *badger.Txn, item *badger.Item) error {
 		if ok, err := stale(txn, item.Key()); ok || err != nil {
 			cand = append(cand, item.KeyCopy(nil))
 			return err

@@ -242,6 +242,12 @@ func (c *Client) GetBytes(ctx context.Context, ref blocks.Ref) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readAll(r)
+}
+
+// readAll reads r to its end into a buffer of the object's size and closes
+// it.
+func readAll(r *Reader) ([]byte, error) {
 	defer r.Close()
 	buf := bytes.NewBuffer(make([]byte, 0, r.Size()))
 	if _, err := r.WriteTo(buf); err != nil {

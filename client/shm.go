@@ -127,12 +127,11 @@ func (c *Client) GetView(ctx context.Context, ref blocks.Ref) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, r.Size()))
-	if _, err := r.WriteTo(buf); err != nil {
+	data, err := readAll(r)
+	if err != nil {
 		return nil, err
 	}
-	return &View{data: buf.Bytes()}, nil
+	return &View{data: data}, nil
 }
 
 // Bytes is the object, valid until Close; never write to it.
