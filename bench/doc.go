@@ -1,6 +1,6 @@
 // Package bench holds emerge's foundation benchmarks: puts and gets through
 // one in-process node, each reported next to reference figures measured in
-// the same benchmark invocation (Badger alone, the blocks.Store alone, raw
+// the same benchmark invocation (Badger alone, the store.Store alone, raw
 // loopback TCP, Redis), as ratios via b.ReportMetric.
 //
 // Nothing here runs under a plain `go test ./...`: the benchmarks need

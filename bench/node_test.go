@@ -31,7 +31,7 @@ func objectSizes() []struct {
 
 // BenchmarkPut: Client.Put of a fresh object (never deduplicated) into one
 // in-process node over loopback TCP, then the same bytes written to raw
-// Badger, to blocks.Store and through a TCP connection.
+// Badger, to store.Store and through a TCP connection.
 func BenchmarkPut(b *testing.B) {
 	for _, s := range objectSizes() {
 		b.Run("size="+s.name, func(b *testing.B) { benchPut(b, s.n) })
@@ -40,7 +40,7 @@ func BenchmarkPut(b *testing.B) {
 
 // BenchmarkGet: Client.GetTo(io.Discard) of one stored object, blocks
 // verified against their ids (the default), then the same bytes read from
-// raw Badger, from blocks.Store and through a TCP connection.
+// raw Badger, from store.Store and through a TCP connection.
 func BenchmarkGet(b *testing.B) {
 	for _, s := range objectSizes() {
 		b.Run("size="+s.name, func(b *testing.B) { benchGet(b, s.n) })

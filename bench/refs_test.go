@@ -12,21 +12,22 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 )
 
-// kv is a reference block store: raw Badger or blocks.Store.
+// kv is a reference block store: raw Badger or store.Store.
 type kv interface {
 	put(id blocks.ID, v []byte) error
 	get(id blocks.ID, dst []byte) ([]byte, error)
 }
 
-// rawBadger is a badger.DB opened with the options blocks.Store uses.
+// rawBadger is a badger.DB opened with the options store.Store uses.
 type rawBadger struct{ db *badger.DB }
 
-// badgerOptions mirrors blocks.StoreConfig.badgerOptions (blocks/
-// store_config.go) for a directory store with default sizes; keep in step.
+// badgerOptions mirrors store.Config.badgerOptions (blocks/store/
+// config.go) for a directory store with default sizes; keep in step.
 func badgerOptions(dir string) badger.Options {
-	c := blocks.DefaultStoreConfig(dir)
+	c := store.DefaultConfig(dir)
 	return badger.DefaultOptions(dir).
 		WithSyncWrites(false).
 		WithValueThreshold(1024). // blocks.valueThreshold
@@ -47,7 +48,7 @@ func openRawBadger(b testing.TB) *rawBadger {
 	return &rawBadger{db: db}
 }
 
-// put writes one value in its own transaction, keyed as blocks.Store keys
+// put writes one value in its own transaction, keyed as store.Store keys
 // a block ('b' + id).
 func (r *rawBadger) put(id blocks.ID, v []byte) error {
 	return r.db.Update(func(txn *badger.Txn) error { return txn.Set(append([]byte{'b'}, id[:]...), v) })
@@ -64,23 +65,23 @@ func (r *rawBadger) get(id blocks.ID, dst []byte) ([]byte, error) {
 	return dst, err
 }
 
-// store is blocks.Store's PutBlock and GetBlock, as the node calls them.
-type store struct{ s *blocks.Store }
+// emergeStore is store.Store's PutBlock and GetBlock, as the node calls them.
+type emergeStore struct{ s *store.Store }
 
-func openStore(b testing.TB) *store {
-	cfg := blocks.DefaultStoreConfig(b.TempDir())
+func openStore(b testing.TB) *emergeStore {
+	cfg := store.DefaultConfig(b.TempDir())
 	cfg.GCInterval = -1
-	s, err := blocks.OpenStore(cfg)
+	s, err := store.Open(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	return &store{s: s}
+	return &emergeStore{s: s}
 }
 
-func (s *store) put(id blocks.ID, v []byte) error { return s.s.PutBlock(id, v) }
+func (s *emergeStore) put(id blocks.ID, v []byte) error { return s.s.PutBlock(id, v) }
 
-func (s *store) get(id blocks.ID, dst []byte) ([]byte, error) { return s.s.GetBlock(id, dst) }
+func (s *emergeStore) get(id blocks.ID, dst []byte) ([]byte, error) { return s.s.GetBlock(id, dst) }
 
 // fakeID names value j of round r. The stores trust ids, so no hashing.
 func fakeID(r, j int) blocks.ID {

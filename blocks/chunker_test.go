@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"testing"
 	"testing/iotest"
 )
@@ -31,7 +32,7 @@ func chunkAll(t *testing.T, r io.Reader, size int) ([][]byte, error) {
 func TestChunkerSizes(t *testing.T) {
 	const bs = MinBlockSize
 	for _, n := range []int{0, 1, bs - 1, bs, bs + 1, 3 * bs, 3*bs + 17} {
-		data := randomBytes(newRand(t), n)
+		data := pseudoRandom(uint64(n), n)
 		for name, r := range map[string]io.Reader{
 			"plain":    bytes.NewReader(data),
 			"one byte": iotest.OneByteReader(bytes.NewReader(data)),
@@ -88,4 +89,14 @@ func TestChunkerErrors(t *testing.T) {
 	if _, err := c.Next(make([]byte, MinBlockSize)); !errors.Is(err, boom) {
 		t.Errorf("reader error: %v", err)
 	}
+}
+
+// pseudoRandom returns n deterministic bytes that do not repeat in blocks.
+func pseudoRandom(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, 42))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -187,4 +188,38 @@ func manifestFromFields(f identityFields) *Manifest {
 		m.Meta = nil
 	}
 	return m
+}
+
+// Summary is a manifest record without its block ids: what a listing
+// shows.
+type Summary struct {
+	Size        int64
+	BlockSize   int
+	Blocks      int
+	Replicas    int
+	Created     time.Time // zero when the record has none
+	ContentType string
+	Meta        map[string]string
+}
+
+// DecodeSummary reads a record written by MarshalRecord without
+// materialising its block list, trusting no length.
+func DecodeSummary(rec []byte) (Summary, error) {
+	r, err := readRecord(rec)
+	if err != nil {
+		return Summary{}, err
+	}
+	id, err := readIdentity(r.identity)
+	if err != nil {
+		return Summary{}, err
+	}
+	s := Summary{Size: id.size, BlockSize: int(id.blockSize), Blocks: len(id.blocks) / IDSize,
+		Replicas: int(r.replicas), ContentType: id.contentType, Meta: id.meta}
+	if len(s.Meta) == 0 {
+		s.Meta = nil
+	}
+	if r.created != 0 {
+		s.Created = time.Unix(0, r.created).UTC()
+	}
+	return s, nil
 }

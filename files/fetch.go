@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
 )
@@ -153,7 +154,7 @@ func (f *fetch) run() {
 	defer f.cancel()
 	err := f.loop()
 	if err == nil {
-		err = f.svc.store.Commit(f.ref, f.m, blocks.UseCache)
+		err = f.svc.store.Commit(f.ref, f.m, store.UseCache)
 	}
 	if err != nil {
 		f.fail(err)
@@ -339,11 +340,11 @@ func (f *fetch) get(id blocks.ID, owner string) {
 // getBlock asks owner for block id, verifies it and stores it for ref as a
 // cached copy.
 func (s *Service) getBlock(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string) error {
-	return s.getBlockAs(ctx, ref, id, owner, blocks.UseCache)
+	return s.getBlockAs(ctx, ref, id, owner, store.UseCache)
 }
 
 // getBlockAs is getBlock with the use the block is reserved under.
-func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string, use blocks.Use) error {
+func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string, use store.Use) error {
 	mem, ok := s.member(owner)
 	if !ok {
 		return fmt.Errorf("%w: member %s is not live", rpc.ErrUnreachable, owner)

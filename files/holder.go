@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
@@ -23,7 +24,7 @@ func (s *Service) StoreBlocks(key blocks.Ref, ids []blocks.ID, data [][]byte) er
 			return fmt.Errorf("%w: %w", rpc.ErrBadRequest, err)
 		}
 	}
-	if err := s.store.Reserve(key, ids, blocks.UseOwner); err != nil {
+	if err := s.store.Reserve(key, ids, store.UseOwner); err != nil {
 		return err
 	}
 	for i := range ids {
@@ -44,7 +45,7 @@ func (s *Service) AdoptManifest(ref, pending blocks.Ref, rec []byte) (int, error
 	if got != ref {
 		return 0, fmt.Errorf("%w: manifest record of %s sent as %s", rpc.ErrBadRequest, got.Short(), ref.Short())
 	}
-	return s.store.CommitHeld(ref, m, blocks.UseOwner, pending)
+	return s.store.CommitHeld(ref, m, store.UseOwner, pending)
 }
 
 // ManifestRecord returns the stored record of ref (this node only).

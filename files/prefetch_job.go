@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
@@ -159,7 +160,7 @@ func (p *prefetcher) attempt(j *job, in *intent) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := s.store.CommitHeld(in.ref, m, blocks.UseOwner, blocks.Ref{}); err != nil {
+	if _, err := s.store.CommitHeld(in.ref, m, store.UseOwner, blocks.Ref{}); err != nil {
 		return false, err
 	}
 	sw, err := newSwarm(s, j, in, m)
@@ -170,7 +171,7 @@ func (p *prefetcher) attempt(j *job, in *intent) (bool, error) {
 	if err != nil {
 		return progressed, err
 	}
-	return true, s.store.Commit(in.ref, m, blocks.UseOwner)
+	return true, s.store.Commit(in.ref, m, store.UseOwner)
 }
 
 func (j *job) finish(err error, now time.Time) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
 )
@@ -208,7 +209,7 @@ func (sw *swarm) pick(id blocks.ID) (owner string, none bool) {
 }
 
 func (sw *swarm) get(ctx context.Context, id blocks.ID, owner string) {
-	err := sw.s.getBlockAs(ctx, sw.ref, id, owner, blocks.UseOwner)
+	err := sw.s.getBlockAs(ctx, sw.ref, id, owner, store.UseOwner)
 	sw.results <- result{id: id, owner: owner, err: err}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/internal/testdata"
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
@@ -33,7 +34,7 @@ func waitState(t *testing.T, s *Service, ref blocks.Ref, want string) rpc.Prefet
 // an object nobody holds fails after bounded retries, and a delete drops
 // the intent and keeps the object out.
 func TestPrefetchAlone(t *testing.T) {
-	st, err := blocks.OpenStore(blocks.StoreConfig{Dir: t.TempDir(), MemTableSize: 4 << 20, BlockCacheSize: 1 << 20,
+	st, err := store.Open(store.Config{Dir: t.TempDir(), MemTableSize: 4 << 20, BlockCacheSize: 1 << 20,
 		ValueLogFileSize: 16 << 20, GCInterval: -1})
 	if err != nil {
 		t.Fatal(err)

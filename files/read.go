@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/internal/bufpool"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
@@ -101,7 +102,7 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 			break
 		}
 		s.locs.add(blocks.ID(ref), a.id)
-		if _, err := s.store.CommitHeld(ref, a.m, blocks.UseCache, blocks.Ref{}); err != nil {
+		if _, err := s.store.CommitHeld(ref, a.m, store.UseCache, blocks.Ref{}); err != nil {
 			return nil, err
 		}
 		return a.m, nil
@@ -200,7 +201,7 @@ func (s *Service) Stat(ctx context.Context, ref blocks.Ref) (*Info, error) {
 }
 
 // List pages through the objects this node knows, in ref order after after.
-func (s *Service) List(ctx context.Context, after blocks.Ref, limit int) ([]blocks.ObjectInfo, error) {
+func (s *Service) List(ctx context.Context, after blocks.Ref, limit int) ([]store.ObjectInfo, error) {
 	return s.store.List(after, limit)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/internal/bufpool"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/rs/zerolog"
@@ -16,7 +17,7 @@ import (
 
 // Config configures a Service. Zero values mean defaults.
 type Config struct {
-	Store      *blocks.Store // required
+	Store      *store.Store  // required
 	Net        Network       // the peer layer; nil: a node alone
 	BlockSize  int           // default block size of a put (default 1 MiB)
 	Replicas   int           // default replica count of a put (default 1)
@@ -73,7 +74,7 @@ func (c *Config) fill() error {
 // Service runs object operations for one node.
 type Service struct {
 	cfg   Config
-	store *blocks.Store
+	store *store.Store
 	net   Network
 	log   zerolog.Logger
 	pool  bufpool.Pool
@@ -142,7 +143,7 @@ func (s *Service) Close() error {
 func (s *Service) BlockSize() int { return s.cfg.BlockSize }
 
 // Store is the underlying block store.
-func (s *Service) Store() *blocks.Store { return s.store }
+func (s *Service) Store() *store.Store { return s.store }
 
 func (s *Service) janitor() {
 	defer s.wg.Done()

@@ -7,22 +7,23 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
 // TombstoneWindow is how far back a node catching up asks for deletes: the
 // store's tombstone TTL.
-const TombstoneWindow = blocks.DefaultTombstoneTTL
+const TombstoneWindow = store.DefaultTombstoneTTL
 
 // TombstonesPage returns up to rpc.MaxIDs deletes made after since, oldest
 // first, and whether more follow.
-func (s *Service) TombstonesPage(since time.Time) ([]blocks.Tombstone, bool, error) {
+func (s *Service) TombstonesPage(since time.Time) ([]store.Tombstone, bool, error) {
 	all, err := s.store.Tombstones(since)
 	if err != nil {
 		return nil, false, err
 	}
-	slices.SortFunc(all, func(a, b blocks.Tombstone) int { return a.At.Compare(b.At) })
+	slices.SortFunc(all, func(a, b store.Tombstone) int { return a.At.Compare(b.At) })
 	if len(all) > rpc.MaxIDs {
 		return all[:rpc.MaxIDs], true, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 )
 
 // PutOptions are the options of one put. Zero values take the service's
@@ -214,7 +215,7 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (blocks.Ref, *bl
 	if err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holders); err != nil {
 		return blocks.Ref{}, nil, err
 	}
-	if err := u.svc.store.Commit(ref, m, blocks.UseOwner); err != nil {
+	if err := u.svc.store.Commit(ref, m, store.UseOwner); err != nil {
 		return blocks.Ref{}, nil, fmt.Errorf("commit %s: %w", ref.Short(), err)
 	}
 	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Msg("object stored")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/internal/testdata"
 	"github.com/emerge-dev/emerge/rpc"
 )
@@ -17,7 +18,7 @@ const bs = blocks.MinBlockSize
 
 func newService(t *testing.T, mod func(*Config)) *Service {
 	t.Helper()
-	st, err := blocks.OpenStore(blocks.StoreConfig{Dir: t.TempDir(), MemTableSize: 4 << 20, BlockCacheSize: 1 << 20,
+	st, err := store.Open(store.Config{Dir: t.TempDir(), MemTableSize: 4 << 20, BlockCacheSize: 1 << 20,
 		ValueLogFileSize: 16 << 20, GCInterval: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
@@ -27,7 +28,7 @@ type cluster struct {
 	reg   *registry.Registry
 	bus   pubsub.Bus
 	peers *peerPool
-	store *blocks.Store
+	store *store.Store
 
 	// handlers for the messages other components care about
 	onMessage func(pubsub.Message)
@@ -46,7 +47,7 @@ type cluster struct {
 	closeOnce sync.Once
 }
 
-func newCluster(cfg Config, self registry.Member, bus pubsub.Bus, peers *peerPool, st *blocks.Store, log zerolog.Logger) (*cluster, error) {
+func newCluster(cfg Config, self registry.Member, bus pubsub.Bus, peers *peerPool, st *store.Store, log zerolog.Logger) (*cluster, error) {
 	c := &cluster{cfg: cfg, log: log, bus: bus, peers: peers, store: st, events: make(chan registry.Event, 1024),
 		pulls: make(chan string, 64), quit: make(chan struct{}), pulling: make(map[string]time.Time)}
 	var err error

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/internal/hostid"
 	"github.com/emerge-dev/emerge/registry"
@@ -29,7 +30,7 @@ type Node struct {
 
 	id, host string
 	zctx     *zmq.Context
-	store    *blocks.Store
+	store    *store.Store
 	files    *files.Service
 	server   *rpc.Server
 	peers    *peerPool
@@ -81,7 +82,7 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("node: data dir: %w", err)
 	}
 	var err error
-	n.store, err = blocks.OpenStore(blocks.StoreConfig{
+	n.store, err = store.Open(store.Config{
 		Dir: filepath.Join(n.cfg.DataDir, "store"), SyncWrites: n.cfg.SyncWrites,
 		ValueLogFileSize: int64(n.cfg.ValueLogFileSize), MemTableSize: int64(n.cfg.MemTableSize),
 		BlockCacheSize: int64(n.cfg.BlockCacheSize), GCInterval: n.cfg.GCInterval,
@@ -128,7 +129,7 @@ func (n *Node) serve(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 
 // loadOrCreateID returns the node's id, kept in the store so that it is
 // stable across restarts.
-func loadOrCreateID(st *blocks.Store) (string, error) {
+func loadOrCreateID(st *store.Store) (string, error) {
 	b, err := st.GetMeta("node_id")
 	if err == nil {
 		return string(b), nil
@@ -217,7 +218,7 @@ func (n *Node) Endpoint() string { return n.cluster.reg.Self().RPC }
 func (n *Node) PubEndpoint() string { return n.cluster.reg.Self().Pub }
 
 // Store gives tests and tools direct access to the node's block store.
-func (n *Node) Store() *blocks.Store { return n.store }
+func (n *Node) Store() *store.Store { return n.store }
 
 // Files gives tests, tools and benchmarks direct access to the node's object
 // service (its who-has lookup, Files().Locate, above all).

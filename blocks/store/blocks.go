@@ -1,0 +1,142 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/emerge-dev/emerge/blocks"
+)
+
+// PutBlock stores data under id. It trusts id: bytes received from a peer
+// must pass Verify first. Storing a block that is already present is a
+// no-op. data may be reused as soon as PutBlock returns.
+//
+// A block with no use and no pin may be removed by Delete or Sweep at any
+// time: pin the ids of a put or fetch in progress (Pin) before storing them
+// and unpin after Reserve or Commit.
+func (s *Store) PutBlock(id blocks.ID, data []byte) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	if max := min(blocks.MaxBlockSize, s.cfg.maxValue()); int64(len(data)) > max {
+		return fmt.Errorf("%w: block %s of %d bytes, this store takes at most %d", blocks.ErrBadBlockSize, id.Short(), len(data), max)
+	}
+	for attempt := 0; ; attempt++ {
+		created, err := s.putOnce(id, data)
+		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
+			continue // a concurrent put or removal of the same id: look again
+		}
+		if err != nil {
+			return fmt.Errorf("blocks: put block %s: %w", id.Short(), mapErr(err))
+		}
+		if created {
+			s.blocks.Add(1)
+			s.blockBytes.Add(int64(len(data)))
+		}
+		return nil
+	}
+}
+
+// putOnce writes the block unless present. Reading the key first makes a
+// concurrent put of the same id conflict, so the counters stay exact.
+func (s *Store) putOnce(id blocks.ID, data []byte) (created bool, err error) {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	key := blockKey(id)
+	if ok, err := exists(txn, key); ok || err != nil {
+		return false, err
+	}
+	if err := s.space.take(int64(len(data)) + blockRecordBytes); err != nil {
+		return false, err
+	}
+	if err := txn.Set(key, data); err != nil {
+		return false, err
+	}
+	return true, txn.Commit()
+}
+
+// GetBlock returns the block's bytes, reusing dst's capacity when it is big
+// enough. It returns ErrNotFound if the block is not stored.
+func (s *Store) GetBlock(id blocks.ID, dst []byte) ([]byte, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(id))
+		if err != nil {
+			return err
+		}
+		dst, err = item.ValueCopy(dst)
+		return err
+	})
+	return dst, blockErr(id, err)
+}
+
+// HasBlocks reports for each id whether the block is stored.
+func (s *Store) HasBlocks(ids []blocks.ID) ([]bool, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	has := make([]bool, len(ids))
+	err := s.db.View(func(txn *badger.Txn) error {
+		for i, id := range ids {
+			ok, err := exists(txn, blockKey(id))
+			if err != nil {
+				return err
+			}
+			has[i] = ok
+		}
+		return nil
+	})
+	return has, mapErr(err)
+}
+
+// BlockSize returns the stored length of a block, or ErrNotFound. It reads
+// no block data.
+func (s *Store) BlockSize(id blocks.ID) (int, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	var n int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		var ok bool
+		var err error
+		n, ok, err = valueLen(txn, blockKey(id))
+		if err == nil && !ok {
+			err = badger.ErrKeyNotFound
+		}
+		return err
+	})
+	return int(n), blockErr(id, err)
+}
+
+func blockErr(id blocks.ID, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return fmt.Errorf("%w: block %s", blocks.ErrNotFound, id.Short())
+	default:
+		return fmt.Errorf("blocks: block %s: %w", id.Short(), mapErr(err))
+	}
+}
+
+// Pin protects blocks from Delete and Sweep until a matching Unpin, whether
+// or not they are stored yet. Pins are counted and live in memory only.
+func (s *Store) Pin(ids ...blocks.ID) {
+	for _, id := range ids {
+		s.blockMu.pin(id)
+	}
+}
+
+// Unpin releases one Pin of each id; unpinning an unpinned id does nothing.
+func (s *Store) Unpin(ids ...blocks.ID) {
+	for _, id := range ids {
+		s.blockMu.unpin(id)
+	}
+}

@@ -1,5 +1,0 @@
-//go:build !race
-
-package blocks
-
-const raceEnabled = false

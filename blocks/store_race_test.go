@@ -1,7 +1,0 @@
-//go:build race
-
-package blocks
-
-// raceEnabled: the race detector slows the store ~20 times; long tests
-// run fewer steps under it.
-const raceEnabled = true
