@@ -133,9 +133,9 @@ func (c *Client) WaitPrefetch(ctx context.Context, ref blocks.Ref, interval time
 // prefetchAfter starts the prefetch a put asked for once the object is
 // stored. A failure to start it is the put's error, with the ref returned:
 // the object is stored either way.
-func (c *Client) prefetchAfter(ctx context.Context, ref blocks.Ref, err error, o PutOptions) (blocks.Ref, error) {
+func (c *Client) prefetchAfter(ctx context.Context, ref blocks.Ref, err error, o PutOptions) error {
 	if err != nil || len(o.PrefetchGroups)+len(o.PrefetchNodes) == 0 {
-		return ref, err
+		return err
 	}
-	return ref, c.Prefetch(ctx, ref, o.PrefetchGroups, o.PrefetchNodes)
+	return c.Prefetch(ctx, ref, o.PrefetchGroups, o.PrefetchNodes)
 }

@@ -15,8 +15,11 @@ import (
 
 // PutOptions are the options of a put. Zero values take the node's defaults.
 type PutOptions struct {
-	BlockSize   int
+	BlockSize int
+	// Replicas is the target number of durable copies; MinReplicas how many
+	// must exist before the put returns. 0: the node's defaults.
 	Replicas    int
+	MinReplicas int
 	ContentType string
 	Meta        map[string]string
 	// Progress, when set, is called with the bytes the node has acknowledged
@@ -30,7 +33,8 @@ type PutOptions struct {
 }
 
 func (o PutOptions) params(bs int) rpc.PutParams {
-	return rpc.PutParams{BlockSize: bs, Replicas: o.Replicas, ContentType: o.ContentType, Meta: o.Meta}
+	return rpc.PutParams{BlockSize: bs, Replicas: o.Replicas, MinReplicas: o.MinReplicas, ContentType: o.ContentType,
+		Meta: o.Meta}
 }
 
 // Put stores everything r yields as one object and returns its ref. An
@@ -40,15 +44,37 @@ func (o PutOptions) params(bs int) rpc.PutParams {
 // into the node's shared memory and persisted from there. A failed or
 // canceled put leaves nothing visible.
 func (c *Client) Put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref, error) {
-	ref, err := c.put(ctx, r, o)
-	return c.prefetchAfter(ctx, ref, err, o)
+	res, err := c.PutObject(ctx, r, o)
+	return res.Ref, err
 }
 
-func (c *Client) put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref, error) {
+// PutResult is what a put stored.
+type PutResult struct {
+	Ref    blocks.Ref
+	Size   int64
+	Blocks int
+	// Copies is the number of durable copies of the object's least
+	// replicated block when the put returned, and Replicas its target. With
+	// fewer live members than the target a put returns once MinReplicas
+	// copies exist; the node's repair makes the rest as members come.
+	// Both are 0 from a node that does not report them.
+	Copies, Replicas int
+}
+
+// UnderTarget reports a put that returned with fewer copies than its target.
+func (r PutResult) UnderTarget() bool { return r.Copies < r.Replicas }
+
+// PutObject is Put, returning what was stored (and how many copies exist).
+func (c *Client) PutObject(ctx context.Context, r io.Reader, o PutOptions) (PutResult, error) {
+	res, err := c.put(ctx, r, o)
+	return res, c.prefetchAfter(ctx, res.Ref, err, o)
+}
+
+func (c *Client) put(ctx context.Context, r io.Reader, o PutOptions) (PutResult, error) {
 	bs := c.blockSize(o)
 	if size, ok := inputSize(r); ok && size > int64(bs) && c.Local() {
-		if ref, err := c.putShm(ctx, r, size, o, bs); !errors.Is(err, errNoShm) {
-			return ref, err
+		if res, err := c.putShm(ctx, r, size, o, bs); !errors.Is(err, errNoShm) {
+			return res, err
 		}
 	}
 	first := c.pool.Get(bs)
@@ -58,7 +84,7 @@ func (c *Client) put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return c.putInline(ctx, first[:n], o, bs)
 	case err != nil:
-		return blocks.Ref{}, fmt.Errorf("put: read input: %w", err)
+		return PutResult{}, fmt.Errorf("put: read input: %w", err)
 	}
 	var peek [1]byte
 	k, err := io.ReadFull(r, peek[:])
@@ -66,7 +92,7 @@ func (c *Client) put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref
 		return c.putInline(ctx, first, o, bs)
 	}
 	if err != nil {
-		return blocks.Ref{}, fmt.Errorf("put: read input: %w", err)
+		return PutResult{}, fmt.Errorf("put: read input: %w", err)
 	}
 	src := &readerSource{c: c, bs: bs, first: first, r: io.MultiReader(bytes.NewReader(peek[:k]), r)}
 	return c.upload(ctx, src, o, bs)
@@ -77,16 +103,16 @@ func (c *Client) put(ctx context.Context, r io.Reader, o PutOptions) (blocks.Ref
 func (c *Client) PutBytes(ctx context.Context, b []byte, o PutOptions) (blocks.Ref, error) {
 	bs := c.blockSize(o)
 	if len(b) <= bs {
-		ref, err := c.putInline(ctx, b, o, bs)
-		return c.prefetchAfter(ctx, ref, err, o)
+		res, err := c.putInline(ctx, b, o, bs)
+		return res.Ref, c.prefetchAfter(ctx, res.Ref, err, o)
 	}
 	if c.Local() {
-		if ref, err := c.putShm(ctx, bytes.NewReader(b), int64(len(b)), o, bs); !errors.Is(err, errNoShm) {
-			return c.prefetchAfter(ctx, ref, err, o)
+		if res, err := c.putShm(ctx, bytes.NewReader(b), int64(len(b)), o, bs); !errors.Is(err, errNoShm) {
+			return res.Ref, c.prefetchAfter(ctx, res.Ref, err, o)
 		}
 	}
-	ref, err := c.upload(ctx, &sliceSource{b: b, bs: bs}, o, bs)
-	return c.prefetchAfter(ctx, ref, err, o)
+	res, err := c.upload(ctx, &sliceSource{b: b, bs: bs}, o, bs)
+	return res.Ref, c.prefetchAfter(ctx, res.Ref, err, o)
 }
 
 func (c *Client) blockSize(o PutOptions) int {
@@ -96,23 +122,31 @@ func (c *Client) blockSize(o PutOptions) int {
 	return c.node.BlockSize
 }
 
-func (c *Client) putInline(ctx context.Context, b []byte, o PutOptions, bs int) (blocks.Ref, error) {
+func (c *Client) putInline(ctx context.Context, b []byte, o PutOptions, bs int) (PutResult, error) {
 	m, err := c.call(ctx, rpc.OpPutObject, &rpc.PutObjectReq{PutParams: o.params(bs)}, [][]byte{b})
 	if err != nil {
-		return blocks.Ref{}, fmt.Errorf("put: %w", err)
+		return PutResult{}, fmt.Errorf("put: %w", err)
 	}
 	if o.Progress != nil {
 		o.Progress(int64(len(b)))
 	}
-	return putRef(m)
+	return putResult(m)
 }
 
-func putRef(m *rpc.Message) (blocks.Ref, error) {
+func putResult(m *rpc.Message) (PutResult, error) {
 	var rep rpc.PutRep
 	if err := m.Decode(&rep); err != nil {
-		return blocks.Ref{}, err
+		return PutResult{}, err
 	}
-	return rpc.ParseRef(rep.Ref)
+	ref, err := rpc.ParseRef(rep.Ref)
+	if err != nil {
+		return PutResult{}, err
+	}
+	res := PutResult{Ref: ref, Size: rep.Size, Blocks: rep.Blocks, Copies: rep.Copies, Replicas: rep.Replicas}
+	if res.Replicas == 0 { // a node that predates min_replicas waited for every copy
+		res.Copies = 0
+	}
+	return res, nil
 }
 
 // blockSource yields an object's blocks in order; release returns a block's
@@ -171,26 +205,26 @@ func (s *sliceSource) next() ([]byte, func(), error) {
 
 // upload runs a streamed put: start, Window PutData requests in flight,
 // commit; abort on any failure.
-func (c *Client) upload(ctx context.Context, src blockSource, o PutOptions, bs int) (blocks.Ref, error) {
+func (c *Client) upload(ctx context.Context, src blockSource, o PutOptions, bs int) (PutResult, error) {
 	m, err := c.call(ctx, rpc.OpPutStart, &rpc.PutStartReq{PutParams: o.params(bs)}, nil)
 	if err != nil {
-		return blocks.Ref{}, fmt.Errorf("put: %w", err)
+		return PutResult{}, fmt.Errorf("put: %w", err)
 	}
 	var start rpc.PutStartRep
 	if err := m.Decode(&start); err != nil {
-		return blocks.Ref{}, err
+		return PutResult{}, err
 	}
 	n, size, err := c.sendBlocks(ctx, src, start.Upload, o.Progress)
 	if err != nil {
 		c.abort(start.Upload)
-		return blocks.Ref{}, fmt.Errorf("put: %w", err)
+		return PutResult{}, fmt.Errorf("put: %w", err)
 	}
 	m, err = c.call(ctx, rpc.OpPutCommit, &rpc.PutCommitReq{Upload: start.Upload, Blocks: n, Size: size}, nil)
 	if err != nil {
 		c.abort(start.Upload)
-		return blocks.Ref{}, fmt.Errorf("put: commit: %w", err)
+		return PutResult{}, fmt.Errorf("put: commit: %w", err)
 	}
-	return putRef(m)
+	return putResult(m)
 }
 
 // abort tells the node to drop an upload; if the node cannot be told, its

@@ -209,26 +209,26 @@ func inputSize(r io.Reader) (int64, bool) {
 
 // putShm stores size bytes from r through an upload file; errNoShm (with
 // nothing read from r) when the object should be streamed instead.
-func (c *Client) putShm(ctx context.Context, r io.Reader, size int64, o PutOptions, bs int) (blocks.Ref, error) {
+func (c *Client) putShm(ctx context.Context, r io.Reader, size int64, o PutOptions, bs int) (PutResult, error) {
 	u, err := c.createUpload(ctx, size)
 	if err != nil {
 		if c.shmFallback(err) {
-			return blocks.Ref{}, errNoShm
+			return PutResult{}, errNoShm
 		}
-		return blocks.Ref{}, fmt.Errorf("put: %w", err)
+		return PutResult{}, fmt.Errorf("put: %w", err)
 	}
 	if n, err := shm.WriteUpload(u.rep.Path, r); err != nil {
 		u.Abort()
 		if n == 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist)) && c.shmFallback(err) {
-			return blocks.Ref{}, errNoShm // the file could not be opened: nothing was read from r
+			return PutResult{}, errNoShm // the file could not be opened: nothing was read from r
 		}
-		return blocks.Ref{}, fmt.Errorf("put: fill shared memory: %w", err)
+		return PutResult{}, fmt.Errorf("put: fill shared memory: %w", err)
 	}
-	ref, err := u.seal(ctx, o, bs)
+	res, err := u.seal(ctx, o, bs)
 	if err == nil && o.Progress != nil {
 		o.Progress(size)
 	}
-	return ref, err
+	return res, err
 }
 
 // Upload is a file in the node's shared memory that becomes an object
@@ -299,12 +299,13 @@ func (u *Upload) Bytes() []byte {
 // not called) and returns its ref. The node hashes and persists the memory,
 // makes the replicas asked for, and keeps it as the object's hot copy.
 func (u *Upload) Seal(ctx context.Context, o PutOptions) (blocks.Ref, error) {
-	return u.seal(ctx, o, u.c.blockSize(o))
+	res, err := u.seal(ctx, o, u.c.blockSize(o))
+	return res.Ref, err
 }
 
-func (u *Upload) seal(ctx context.Context, o PutOptions, bs int) (blocks.Ref, error) {
+func (u *Upload) seal(ctx context.Context, o PutOptions, bs int) (PutResult, error) {
 	if u.done {
-		return blocks.Ref{}, fmt.Errorf("%w: upload already sealed or aborted", ErrBadRequest)
+		return PutResult{}, fmt.Errorf("%w: upload already sealed or aborted", ErrBadRequest)
 	}
 	u.done = true
 	if u.m != nil {
@@ -313,9 +314,9 @@ func (u *Upload) seal(ctx context.Context, o PutOptions, bs int) (blocks.Ref, er
 	m, err := u.c.call(ctx, rpc.OpShmSeal, &rpc.ShmSealReq{Name: u.rep.Name, PutParams: o.params(bs)}, nil)
 	if err != nil {
 		u.c.dropUpload(u.rep.Name) // the node drops it too; this covers a seal that never arrived
-		return blocks.Ref{}, fmt.Errorf("put: %w", err)
+		return PutResult{}, fmt.Errorf("put: %w", err)
 	}
-	return putRef(m)
+	return putResult(m)
 }
 
 // Abort drops the upload. Safe to call twice, and after Seal.

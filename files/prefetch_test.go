@@ -48,7 +48,8 @@ func TestPrefetchAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	ref, _, err := s.Put(ctx, testdata.New(1, 5*bs+3), PutOptions{})
+	put, err := s.Put(ctx, testdata.New(1, 5*bs+3), PutOptions{})
+	ref := put.Ref
 	if err != nil {
 		t.Fatal(err)
 	}

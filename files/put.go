@@ -10,15 +10,15 @@ import (
 )
 
 // Put streams r into a new object: one block in memory at a time.
-func (s *Service) Put(ctx context.Context, r io.Reader, opts PutOptions) (blocks.Ref, *blocks.Manifest, error) {
+func (s *Service) Put(ctx context.Context, r io.Reader, opts PutOptions) (Stored, error) {
 	u, err := s.Begin(opts)
 	if err != nil {
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	ch, err := blocks.NewChunker(r, u.BlockSize())
 	if err != nil {
 		u.Abort()
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	buf := s.pool.Get(u.BlockSize())
 	defer s.pool.Put(buf)
@@ -26,7 +26,7 @@ func (s *Service) Put(ctx context.Context, r io.Reader, opts PutOptions) (blocks
 	for {
 		if err := ctx.Err(); err != nil {
 			u.Abort()
-			return blocks.Ref{}, nil, err
+			return Stored{}, err
 		}
 		b, err := ch.Next(buf)
 		if errors.Is(err, io.EOF) {
@@ -39,7 +39,7 @@ func (s *Service) Put(ctx context.Context, r io.Reader, opts PutOptions) (blocks
 		}
 		if err != nil {
 			u.Abort()
-			return blocks.Ref{}, nil, err
+			return Stored{}, err
 		}
 		n++
 	}

@@ -17,15 +17,15 @@ const putAtWorkers = 8
 
 // PutAt stores size bytes of r as one object, reading, hashing, storing and
 // replicating several blocks at once. A failed put leaves nothing visible.
-func (s *Service) PutAt(ctx context.Context, r io.ReaderAt, size int64, opts PutOptions) (blocks.Ref, *blocks.Manifest, error) {
+func (s *Service) PutAt(ctx context.Context, r io.ReaderAt, size int64, opts PutOptions) (Stored, error) {
 	u, err := s.Begin(opts)
 	if err != nil {
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	n := blocks.NumBlocks(size, u.BlockSize())
 	if err := s.writeBlocksAt(ctx, u, r, size, n); err != nil {
 		u.Abort()
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	return u.Commit(ctx, n, size)
 }

@@ -27,18 +27,20 @@ func (s *Service) checkMembers(n int) error {
 	for i, m := range live {
 		ids[i] = m.ID
 	}
-	return fmt.Errorf("%w: %d replicas asked but only %d member(s) alive (%s)", rpc.ErrUnavailable, n, len(live),
+	return fmt.Errorf("%w: %d durable copies needed (min_replicas) but only %d member(s) alive (%s)", rpc.ErrUnavailable, n, len(live),
 		strings.Join(ids, ", "))
 }
 
-// replicate makes n durable copies of a block this node has stored: this
-// node's own copy (the node that takes a put commits it as an owner copy
-// whatever the ranking) and n-1 more at the top-ranked other live members
-// by rendezvous hash, moving down the ranking past members that fail. So a
-// put sends n-1 copies out of this node, not about n (docs/architecture.md,
-// Placement). It returns the other members that acknowledged the block.
-func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n int) ([]string, error) {
-	if err := s.checkMembers(n); err != nil {
+// replicate makes up to n durable copies of a block this node has stored:
+// this node's own copy (the node that takes a put commits it as an owner
+// copy whatever the ranking) and n-1 more at the top-ranked other live
+// members by rendezvous hash, moving down the ranking past members that
+// fail. So a put sends n-1 copies out of this node, not about n
+// (docs/architecture.md, Placement). It fails only when fewer than least
+// copies could be made; the copies between least and n are left to repair.
+// It returns the other members that acknowledged the block.
+func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n, least int) ([]string, error) {
+	if err := s.checkMembers(least); err != nil {
 		return nil, err
 	}
 	self := s.net.Self().ID
@@ -61,9 +63,13 @@ func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, d
 			return nil, err
 		}
 	}
+	if have < least {
+		return holders, fmt.Errorf("%w: block %s: %d of %d replicas stored, at least %d needed: %w", rpc.ErrUnavailable,
+			id.Short(), have, n, least, errors.Join(errs...))
+	}
 	if have < n {
-		return holders, fmt.Errorf("%w: block %s: %d of %d replicas stored: %w", rpc.ErrUnavailable, id.Short(), have, n,
-			errors.Join(errs...))
+		s.log.Debug().Str("block", id.Short()).Int("copies", have).Int("target", n).Err(errors.Join(errs...)).
+			Msg("block stored under its target; repair makes the rest")
 	}
 	return holders, nil
 }

@@ -20,7 +20,11 @@ type Config struct {
 	Store      *store.Store  // required
 	Net        Network       // the peer layer; nil: a node alone
 	BlockSize  int           // default block size of a put (default 1 MiB)
-	Replicas   int           // default replica count of a put (default 1)
+	Replicas   int           // default replica count of a put: its target (default 1)
+	// MinReplicas is the default number of durable copies a put waits for
+	// before it returns (default 1, at most Replicas). Copies between it and
+	// the target are made by repair.
+	MinReplicas int
 	UploadIdle time.Duration // an upload idle this long is aborted (default 2 min)
 	// LocateTimeout bounds the search for owners of a missing block (default 10 s).
 	LocateTimeout time.Duration
@@ -49,6 +53,12 @@ func (c *Config) fill() error {
 	}
 	if c.Replicas < 1 || c.Replicas > blocks.MaxReplicas {
 		return fmt.Errorf("files: replicas %d outside [1, %d]", c.Replicas, blocks.MaxReplicas)
+	}
+	if c.MinReplicas == 0 {
+		c.MinReplicas = 1
+	}
+	if c.MinReplicas < 1 || c.MinReplicas > blocks.MaxReplicas {
+		return fmt.Errorf("files: min_replicas %d outside [1, %d]", c.MinReplicas, blocks.MaxReplicas)
 	}
 	if c.UploadIdle <= 0 {
 		c.UploadIdle = 2 * time.Minute

@@ -14,8 +14,12 @@ import (
 // PutOptions are the options of one put. Zero values take the service's
 // defaults.
 type PutOptions struct {
-	BlockSize   int
-	Replicas    int
+	BlockSize int
+	// Replicas is the target number of durable copies of every block.
+	Replicas int
+	// MinReplicas is how many of them must exist before the put returns;
+	// the rest are made by repair. Capped at Replicas.
+	MinReplicas int
 	ContentType string
 	Meta        map[string]string
 }
@@ -27,11 +31,18 @@ func (s *Service) normalize(o PutOptions) (PutOptions, error) {
 	if o.Replicas == 0 {
 		o.Replicas = s.cfg.Replicas
 	}
+	if o.MinReplicas == 0 {
+		o.MinReplicas = s.cfg.MinReplicas
+	}
+	o.MinReplicas = min(o.MinReplicas, o.Replicas)
 	if o.BlockSize < blocks.MinBlockSize || o.BlockSize > blocks.MaxBlockSize {
 		return o, fmt.Errorf("%w: %d (allowed %d..%d)", blocks.ErrBadBlockSize, o.BlockSize, blocks.MinBlockSize, blocks.MaxBlockSize)
 	}
 	if o.Replicas < 1 || o.Replicas > blocks.MaxReplicas {
 		return o, fmt.Errorf("%w: replicas %d outside [1, %d]", ErrBadUpload, o.Replicas, blocks.MaxReplicas)
+	}
+	if o.MinReplicas < 1 {
+		return o, fmt.Errorf("%w: min_replicas %d below 1", ErrBadUpload, o.MinReplicas)
 	}
 	if len(o.ContentType) > blocks.MaxContentType {
 		return o, fmt.Errorf("%w: content type longer than %d bytes", ErrBadUpload, blocks.MaxContentType)
@@ -58,6 +69,7 @@ type Upload struct {
 	ids     []blocks.ID
 	lens    []int
 	holders map[string]bool // members holding replicas of some block
+	copies  int             // durable copies of the least replicated block so far
 	done    bool
 }
 
@@ -67,7 +79,7 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkMembers(opts.Replicas); err != nil {
+	if err := s.checkMembers(opts.MinReplicas); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -76,7 +88,8 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 		return nil, ErrClosed
 	}
 	s.nextID++
-	u := &Upload{id: s.nextID, svc: s, opts: opts, pending: newPendingKey(), holders: map[string]bool{}}
+	u := &Upload{id: s.nextID, svc: s, opts: opts, pending: newPendingKey(), holders: map[string]bool{},
+		copies: opts.Replicas}
 	u.touch()
 	s.uploads[u.id] = u
 	return u, nil
@@ -139,17 +152,19 @@ func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("store block %d: %w", seq, err)
 	}
-	holders, err := u.svc.replicate(ctx, u.pending, id, data, u.opts.Replicas)
+	holders, err := u.svc.replicate(ctx, u.pending, id, data, u.opts.Replicas, u.opts.MinReplicas)
 	u.addHolders(holders)
 	return err
 }
 
+// addHolders records the other members that acknowledged one block.
 func (u *Upload) addHolders(ids []string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, id := range ids {
 		u.holders[id] = true
 	}
+	u.copies = min(u.copies, 1+len(ids))
 }
 
 // enter registers a write in flight; Commit and Abort wait for them, so no
@@ -195,31 +210,48 @@ func (u *Upload) record(seq int, id blocks.ID, n int) error {
 	return nil
 }
 
+// Stored is what a put made.
+type Stored struct {
+	Ref      blocks.Ref
+	Manifest *blocks.Manifest
+	// Copies is the number of durable copies of the object's least
+	// replicated block when the put returned, this node's included: at least
+	// MinReplicas; below Manifest.Replicas when members were missing (repair
+	// makes the rest).
+	Copies int
+}
+
+// UnderTarget reports a put that returned with fewer copies than its target.
+func (st Stored) UnderTarget() bool { return st.Copies < st.Manifest.Replicas }
+
 // Commit checks that blocks 0..n-1 form an object of size bytes, writes its
 // manifest and returns the ref. The upload is closed whatever the outcome.
-func (u *Upload) Commit(ctx context.Context, n int, size int64) (blocks.Ref, *blocks.Manifest, error) {
+func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) {
 	ids, err := u.finish(n, size)
 	defer u.release(ids)
 	if err != nil {
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	m := &blocks.Manifest{Size: size, BlockSize: u.opts.BlockSize, Blocks: ids, ContentType: u.opts.ContentType,
 		Meta: u.opts.Meta, Replicas: u.opts.Replicas, Created: u.svc.cfg.Now().UTC()}
 	ref, err := m.Ref()
 	if err != nil {
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	if err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holders); err != nil {
-		return blocks.Ref{}, nil, err
+		return Stored{}, err
 	}
 	if err := u.svc.store.Commit(ref, m, store.UseOwner); err != nil {
-		return blocks.Ref{}, nil, fmt.Errorf("commit %s: %w", ref.Short(), err)
+		return Stored{}, fmt.Errorf("commit %s: %w", ref.Short(), err)
 	}
-	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Msg("object stored")
-	return ref, m, nil
+	u.mu.Lock()
+	copies := u.copies
+	u.mu.Unlock()
+	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Int("copies", copies).Msg("object stored")
+	return Stored{Ref: ref, Manifest: m, Copies: copies}, nil
 }
 
 // finish closes the upload and validates its shape.

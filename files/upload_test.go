@@ -62,10 +62,11 @@ func TestUploadOutOfOrderAndConcurrent(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	ref, m, err := u.Commit(context.Background(), 8, int64(len(data)))
+	st, err := u.Commit(context.Background(), 8, int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref, m := st.Ref, st.Manifest
 	var out bytes.Buffer
 	if _, err := s.WriteTo(context.Background(), ref, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("object assembled from out-of-order blocks differs: %v", err)
@@ -73,9 +74,9 @@ func TestUploadOutOfOrderAndConcurrent(t *testing.T) {
 	if m.Replicas != 1 || m.Created.IsZero() {
 		t.Fatalf("manifest policy fields: %+v", m)
 	}
-	ref2, _, err := s.Put(context.Background(), bytes.NewReader(data), PutOptions{})
-	if err != nil || ref2 != ref {
-		t.Fatalf("streamed put of the same bytes: %s vs %s (%v)", ref2, ref, err)
+	st2, err := s.Put(context.Background(), bytes.NewReader(data), PutOptions{})
+	if err != nil || st2.Ref != ref {
+		t.Fatalf("streamed put of the same bytes: %s vs %s (%v)", st2.Ref, ref, err)
 	}
 }
 
@@ -100,7 +101,7 @@ func TestUploadRejectsMalformedObjects(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := u.Commit(context.Background(), tc.n, tc.size); !errors.Is(err, ErrBadUpload) || !errors.Is(err, rpc.ErrBadRequest) {
+		if _, err := u.Commit(context.Background(), tc.n, tc.size); !errors.Is(err, ErrBadUpload) || !errors.Is(err, rpc.ErrBadRequest) {
 			t.Errorf("%s: commit returned %v", tc.name, err)
 		}
 	}
@@ -126,7 +127,7 @@ func TestUploadRejectsMalformedObjects(t *testing.T) {
 		t.Fatalf("negative seq: %v", err)
 	}
 	u.Abort()
-	if _, _, err := u.Commit(context.Background(), 1, bs); !errors.Is(err, ErrUploadNotFound) {
+	if _, err := u.Commit(context.Background(), 1, bs); !errors.Is(err, ErrUploadNotFound) {
 		t.Fatalf("commit after abort: %v", err)
 	}
 	if err := u.Write(context.Background(), 1, full); !errors.Is(err, ErrUploadNotFound) {

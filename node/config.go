@@ -16,7 +16,8 @@ type Config struct {
 	Listen      string         `yaml:"listen" doc:"rpc endpoint the node binds (ZeroMQ ROUTER); port * picks a free one"`
 	DataDir     string         `yaml:"data_dir" doc:"directory of the Badger store and the node's id"`
 	BlockSize   units.ByteSize `yaml:"block_size" doc:"default block size of a put, 64KiB..64MiB"`
-	Replicas    int            `yaml:"replicas" doc:"default number of durable copies of each block"`
+	Replicas    int            `yaml:"replicas" doc:"target number of durable copies of each block; repair restores it after a loss"`
+	MinReplicas int            `yaml:"min_replicas" doc:"durable copies a put waits for before it returns (at most replicas); the rest are made by repair"`
 	SyncWrites  bool           `yaml:"sync_writes" doc:"fsync every commit: survives power loss, costs ~0.4 ms per put; without it a put survives a process crash"`
 	UploadIdle  time.Duration  `yaml:"upload_idle" doc:"a streamed upload that receives nothing for this long is aborted and its blocks dropped"`
 	MaxInflight int            `yaml:"max_inflight" doc:"requests served concurrently; more are answered 'unavailable'"`
@@ -59,6 +60,7 @@ func DefaultConfig() Config {
 		DataDir:          "./emerge-data",
 		BlockSize:        1 << 20,
 		Replicas:         2,
+		MinReplicas:      1,
 		UploadIdle:       2 * time.Minute,
 		MaxInflight:      512,
 		ValueLogFileSize: 256 << 20,

@@ -147,6 +147,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: block_size %s outside 64KiB..64MiB", ErrConfig, c.BlockSize)
 	case c.Replicas < 1 || c.Replicas > blocks.MaxReplicas:
 		return fmt.Errorf("%w: replicas %d outside 1..%d", ErrConfig, c.Replicas, blocks.MaxReplicas)
+	case c.MinReplicas < 1 || c.MinReplicas > c.Replicas:
+		return fmt.Errorf("%w: min_replicas %d outside 1..replicas (%d)", ErrConfig, c.MinReplicas, c.Replicas)
 	case c.MaxInflight < 1:
 		return fmt.Errorf("%w: max_inflight must be positive", ErrConfig)
 	case !strings.HasPrefix(c.Listen, "tcp://") && !strings.HasPrefix(c.Listen, "ipc://"):

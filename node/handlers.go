@@ -133,5 +133,6 @@ func objectInfo(ref blocks.Ref, man *blocks.Manifest) rpc.ObjectInfo {
 }
 
 func putOptions(p rpc.PutParams) files.PutOptions {
-	return files.PutOptions{BlockSize: p.BlockSize, Replicas: p.Replicas, ContentType: p.ContentType, Meta: p.Meta}
+	return files.PutOptions{BlockSize: p.BlockSize, Replicas: p.Replicas, MinReplicas: p.MinReplicas,
+		ContentType: p.ContentType, Meta: p.Meta}
 }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
@@ -26,12 +26,12 @@ func (n *Node) putObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if total > maxInline {
 		return nil, rpc.Errorf(rpc.ErrTooLarge, "put_object of %d bytes, limit %d: use a streamed upload", total, maxInline)
 	}
-	ref, man, err := n.files.Put(ctx, io.MultiReader(readers...), putOptions(req.PutParams))
+	st, err := n.files.Put(ctx, io.MultiReader(readers...), putOptions(req.PutParams))
 	if err != nil {
 		return nil, err
 	}
-	n.makeHotLater(ref, man)
-	return putReply(ref, man), nil
+	n.makeHotLater(st.Ref, st.Manifest)
+	return putReply(st), nil
 }
 
 func (n *Node) putStart(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
@@ -72,12 +72,12 @@ func (n *Node) putCommit(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if err != nil {
 		return nil, err
 	}
-	ref, man, err := u.Commit(ctx, req.Blocks, req.Size)
+	st, err := u.Commit(ctx, req.Blocks, req.Size)
 	if err != nil {
 		return nil, err
 	}
-	n.makeHotLater(ref, man)
-	return putReply(ref, man), nil
+	n.makeHotLater(st.Ref, st.Manifest)
+	return putReply(st), nil
 }
 
 func (n *Node) putAbort(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
@@ -93,6 +93,7 @@ func (n *Node) putAbort(ctx context.Context, m *rpc.Message) (*rpc.Reply, error)
 	return nil, nil
 }
 
-func putReply(ref blocks.Ref, m *blocks.Manifest) *rpc.Reply {
-	return &rpc.Reply{Body: &rpc.PutRep{Ref: ref[:], Size: m.Size, Blocks: len(m.Blocks)}}
+func putReply(st files.Stored) *rpc.Reply {
+	return &rpc.Reply{Body: &rpc.PutRep{Ref: st.Ref[:], Size: st.Manifest.Size, Blocks: len(st.Manifest.Blocks),
+		Copies: st.Copies, Replicas: st.Manifest.Replicas}}
 }

@@ -102,11 +102,12 @@ func (n *Node) shmSeal(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) 
 		}
 		return nil, shmErr(err)
 	}
-	ref, man, err := n.files.PutAt(ctx, f, size, putOptions(req.PutParams))
+	st, err := n.files.PutAt(ctx, f, size, putOptions(req.PutParams))
 	f.Close()
-	if err == nil && man.Size != size {
-		err = fmt.Errorf("upload %s: persisted %d of %d bytes", req.Name, man.Size, size)
+	if err == nil && st.Manifest.Size != size {
+		err = fmt.Errorf("upload %s: persisted %d of %d bytes", req.Name, st.Manifest.Size, size)
 	}
+	ref := st.Ref
 	if err != nil {
 		tier.DropUpload(req.Name)
 		return nil, err
@@ -116,7 +117,7 @@ func (n *Node) shmSeal(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) 
 		tier.DropUpload(req.Name)
 	}
 	n.shm.puts.Add(1)
-	return putReply(ref, man), nil
+	return putReply(st), nil
 }
 
 func (n *Node) shmAbort(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {

@@ -108,7 +108,7 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	n.files, err = files.New(files.Config{Store: n.store, Net: network{n.cluster}, BlockSize: int(n.cfg.BlockSize),
-		Replicas: n.cfg.Replicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
+		Replicas: n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
 		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat,
 		Logger: n.log.With().Str("component", "files").Logger()})
 	if err != nil {

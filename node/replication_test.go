@@ -77,12 +77,18 @@ func assertReplicas(t *testing.T, nodes []*node.Node, ref blocks.Ref, n int, wha
 	}
 }
 
+// A put waits for min_replicas copies: more than there are members fails
+// naming the cause; a target above the members is stored under target.
 func TestReplicasNeedEnoughMembers(t *testing.T) {
 	nodes := nodetest.Cluster(t, 2, nil)
 	c := nodetest.Client(t, nodes[0])
-	_, err := c.PutBytes(nodetest.Context(t, time.Minute), []byte("x"), client.PutOptions{Replicas: 3})
+	_, err := c.PutBytes(nodetest.Context(t, time.Minute), []byte("x"), client.PutOptions{Replicas: 3, MinReplicas: 3})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("only 2 member(s) alive")) {
 		t.Fatalf("put with more replicas than members: %v", err)
+	}
+	res, err := c.PutObject(nodetest.Context(t, time.Minute), bytes.NewReader([]byte("y")), client.PutOptions{Replicas: 3})
+	if err != nil || res.Copies != 2 || res.Replicas != 3 {
+		t.Fatalf("put with a target above the members: %+v, %v", res, err)
 	}
 	if _, err := c.PutBytes(nodetest.Context(t, time.Minute), testdata.Bytes(1, 3<<20), client.PutOptions{Replicas: 2}); err != nil {
 		t.Fatal(err)

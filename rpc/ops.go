@@ -28,8 +28,9 @@ type PingRep struct {
 
 // PutParams are the options of a put.
 type PutParams struct {
-	BlockSize   int    `msgpack:"bs,omitempty"`  // 0: the node's default
-	Replicas    int    `msgpack:"rep,omitempty"` // 0: the node's default
+	BlockSize   int    `msgpack:"bs,omitempty"`     // 0: the node's default
+	Replicas    int    `msgpack:"rep,omitempty"`    // target copies; 0: the node's default
+	MinReplicas int    `msgpack:"minrep,omitempty"` // copies before the put returns; 0: the node's default
 	ContentType string `msgpack:"ct,omitempty"`
 	Meta        Meta   `msgpack:"meta,omitempty"`
 }
@@ -47,6 +48,10 @@ type PutRep struct {
 	Ref    []byte `msgpack:"ref"`
 	Size   int64  `msgpack:"size"`
 	Blocks int    `msgpack:"n"`
+	// Copies is the durable copies of the least replicated block when the
+	// put returned; below Replicas (the target) the rest are left to repair.
+	Copies   int `msgpack:"cp,omitempty"`
+	Replicas int `msgpack:"rep,omitempty"`
 }
 
 // PutStartReq opens a streamed upload.
