@@ -130,13 +130,13 @@ type Mover struct {
 }
 
 type block struct {
-	item      Item
-	landed    int
-	inflight  int
-	finished  bool
-	taken     map[string]bool // peers a copy is in flight with or landed at
-	tried     map[string]bool // peers that failed for this block
-	found     []string        // holders a who-has found
+	item     Item
+	landed   int
+	inflight int
+	finished bool
+	taken    map[string]bool // peers a copy is in flight with or landed at
+	tried    map[string]bool // peers that failed for this block
+	found    []string        // holders a who-has found
 }
 
 type peer struct {
