@@ -264,10 +264,7 @@ func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, 
 		return err
 	}
 	s.locs.add(id, owner)
-	if err := s.store.Reserve(ref, []blocks.ID{id}, use); err != nil {
-		return err
-	}
-	return s.store.PutBlock(id, m.Data[0])
+	return s.keep(ref, []blocks.ID{id}, m.Data[:1], use)
 }
 
 // member returns the live member with that id.

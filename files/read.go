@@ -70,9 +70,14 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	answers := make(chan answer, len(members))
 	asked := 0
+	defer func() { // the first good answer cancels the others; wait for them
+		cancel()
+		for ; asked > 0; asked-- {
+			<-answers
+		}
+	}()
 	for _, id := range members {
 		if tried[id] {
 			continue
@@ -89,8 +94,9 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 		}()
 	}
 	var deleted error
-	for ; asked > 0; asked-- {
+	for asked > 0 {
 		a := <-answers
+		asked--
 		if errors.Is(a.err, blocks.ErrDeleted) {
 			deleted = a.err
 			continue

@@ -77,7 +77,7 @@ func (s *Service) handle(m pubsub.Message) {
 	switch m.Type {
 	case pubsub.TypeHello, pubsub.TypeHeartbeat:
 		needPull := s.reg.Heard(m.From, m.Incarnation)
-		if needPull || m.Digest != s.reg.Digest() {
+		if needPull || (m.Digest != s.reg.Digest() && !s.mergedLately(m.Digest)) {
 			s.requestPull(m.RPC)
 		}
 	case pubsub.TypeLeave:
@@ -113,6 +113,35 @@ func (s *Service) requestPull(endpoint string) {
 	}
 }
 
+// mergedLately reports whether a table with digest d was merged within the
+// last few heartbeats: pulling it again from another member teaches
+// nothing. In a cluster that converges every member hears every other's
+// digest each heartbeat; without this, each would pull each.
+func (s *Service) mergedLately(d uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.merged[d]
+	return ok && time.Since(at) < mergedFor*s.cfg.Heartbeat
+}
+
+// mergedFor is how many heartbeats a merged table's digest is remembered.
+const mergedFor = 3
+
+func (s *Service) noteMerged(d uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.merged) >= 256 {
+		for k, at := range s.merged {
+			if time.Since(at) >= mergedFor*s.cfg.Heartbeat {
+				delete(s.merged, k)
+			}
+		}
+	}
+	if len(s.merged) < 1024 {
+		s.merged[d] = time.Now()
+	}
+}
+
 // pullLoop pulls member tables, one at a time.
 func (s *Service) pullLoop() {
 	defer s.wg.Done()
@@ -125,6 +154,10 @@ func (s *Service) pullLoop() {
 			m, err := s.cfg.Caller.Call(ctx, ep, rpc.OpRegistry, &rpc.Header{}, nil)
 			if err == nil {
 				err = s.mergeTable(m)
+			}
+			var rep rpc.TableRep
+			if err == nil && m.Decode(&rep) == nil {
+				s.noteMerged(rep.Digest)
 			}
 			cancel()
 			if err != nil {

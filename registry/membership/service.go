@@ -81,6 +81,7 @@ type Service struct {
 
 	mu        sync.Mutex
 	pulling   map[string]time.Time // endpoint -> last pull started
+	merged    map[uint64]time.Time // digests of tables merged lately
 	saved     uint64               // digest of the last persisted table
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -93,7 +94,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, bus: cfg.Bus, events: make(chan registry.Event, 1024),
-		pulls: make(chan string, 64), quit: make(chan struct{}), pulling: make(map[string]time.Time)}
+		pulls: make(chan string, 64), quit: make(chan struct{}), pulling: make(map[string]time.Time), merged: make(map[uint64]time.Time)}
 	var err error
 	s.reg, err = registry.New(registry.Config{Self: cfg.Self, SuspectAfter: cfg.SuspectAfter, DeadAfter: cfg.DeadAfter,
 		Notify: s.events, Logger: cfg.Logger})
