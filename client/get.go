@@ -63,13 +63,20 @@ func (c *Client) stream(ctx context.Context, ref blocks.Ref) (*Reader, error) {
 	r := &Reader{c: c, ref: ref, man: man, order: make(chan chan fetched, c.opts.Window+len(got)),
 		slots: make(chan struct{}, c.opts.Window+len(got)), done: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(ctx)
+	stop := context.AfterFunc(c.closing, r.cancel) // Client.Close stops the launcher
 	for _, f := range got {
 		ch := make(chan fetched, 1)
 		ch <- f
 		r.slots <- struct{}{}
 		r.order <- ch
 	}
-	go r.launch(len(got))
+	if !c.goWorker(func() { defer stop(); r.launch(len(got)) }) {
+		stop()
+		r.cancel()
+		close(r.order)
+		close(r.done)
+		return nil, fmt.Errorf("get %s: %w", ref, ErrClientClosed)
+	}
 	return r, nil
 }
 
@@ -123,7 +130,10 @@ func (r *Reader) launch(from int) {
 		}
 		ch := make(chan fetched, 1)
 		r.order <- ch
-		go func(i int) { ch <- r.fetch(i) }(i)
+		if !r.c.goWorker(func() { ch <- r.fetch(i) }) {
+			ch <- fetched{err: fmt.Errorf("get %s block %d: %w", r.ref.Short(), i, ErrClientClosed)}
+			return
+		}
 	}
 }
 
