@@ -130,4 +130,3 @@ func TestCloseConcurrently(t *testing.T) {
 type writerFunc func([]byte)
 
 func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
-

@@ -102,19 +102,23 @@ func (c *Client) firstReply(ref blocks.Ref, m *rpc.Message) (*blocks.Manifest, [
 	}
 	out := make([]fetched, rep.Count)
 	for i := range out {
-		out[i] = fetched{b: m.Data[1+i], err: c.verify(man, i, m.Data[1+i])}
+		out[i] = fetched{b: m.Data[1+i], err: c.verify(ref, man, i, m.Data[1+i])}
 	}
 	return man, out, nil
 }
 
-func (c *Client) verify(man *blocks.Manifest, i int, b []byte) error {
+// verify checks block i of ref; the error names the object and the block.
+func (c *Client) verify(ref blocks.Ref, man *blocks.Manifest, i int, b []byte) error {
 	if len(b) != man.BlockLen(i) {
-		return fmt.Errorf("%w: block %d has %d bytes, want %d", ErrCorrupt, i, len(b), man.BlockLen(i))
+		return fmt.Errorf("get %s: %w: block %d has %d bytes, want %d", ref.Short(), ErrCorrupt, i, len(b), man.BlockLen(i))
 	}
 	if c.opts.NoVerify {
 		return nil
 	}
-	return blocks.Verify(man.Blocks[i], b)
+	if err := blocks.Verify(man.Blocks[i], b); err != nil {
+		return fmt.Errorf("get %s block %d: %w", ref.Short(), i, err)
+	}
+	return nil
 }
 
 // launch requests blocks from..n in order, keeping at most Window ahead of
@@ -145,7 +149,7 @@ func (r *Reader) fetch(i int) fetched {
 	if len(m.Data) != 1 {
 		return fetched{err: fmt.Errorf("get %s block %d: %w: %d frames", r.ref.Short(), i, ErrBadRequest, len(m.Data))}
 	}
-	return fetched{b: m.Data[0], err: r.c.verify(r.man, i, m.Data[0])}
+	return fetched{b: m.Data[0], err: r.c.verify(r.ref, r.man, i, m.Data[0])}
 }
 
 // next moves to the following block; io.EOF after the last.
