@@ -28,6 +28,9 @@ func asParent(c *cobra.Command) {
 		return usagef("%s (run %q for the list)", msg, cmd.CommandPath()+" --help")
 	}
 	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	if !c.HasParent() {
+		c.SetHelpCommand(newHelpCmd())
+	}
 }
 
 // minArgs is cobra.MinimumNArgs with a usage error.
@@ -48,4 +51,39 @@ func verb(cmd *cobra.Command) string {
 		path = strings.TrimPrefix(path, r.Name()+" ")
 	}
 	return path
+}
+
+// newHelpCmd is cobra's help command, except that a help topic that is no
+// command is bad usage (cobra prints the root's help and exits 0).
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "help [command]",
+		Short:   "help about any command",
+		Example: "  emerge help put\n  emerge help prefetch start",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil {
+				return usageError{err}
+			}
+			if len(rest) > 0 && cmd.HasSubCommands() && cmd.Args != nil {
+				if err := cmd.Args(cmd, rest); err != nil {
+					return err
+				}
+			}
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
 }

@@ -29,6 +29,8 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"group", "jion", "actor"}, `group: unknown subcommand "jion"; did you mean "join"?`},
 		{[]string{"prefetch", "stat", ref}, `prefetch: unknown subcommand "stat"`},
+		{[]string{"help", "lss"}, `unknown command "lss"`},
+		{[]string{"help", "group", "jion"}, `group: unknown subcommand "jion"`},
 		{[]string{ep, "get", ref, ref}, "emerge: get: want one REF"},
 		{[]string{ep, "group", "join"}, "emerge: group join: want one group NAME"},
 		{[]string{ep, "rm"}, "emerge: rm: want one or more REFs"},
@@ -43,7 +45,7 @@ func TestCLIUsageErrors(t *testing.T) {
 			t.Errorf("%q: code %d, stderr %q; want exit 2 and one line with %q", c.args, r.code, r.stderr, c.msg)
 		}
 	}
-	for _, args := range [][]string{{}, {"group"}, {"prefetch"}, {"help", "put"}} {
+	for _, args := range [][]string{{}, {"group"}, {"prefetch"}, {"help"}, {"help", "put"}, {"help", "prefetch", "start"}} {
 		if r := runCLI(t, nil, args...); r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("%q: code %d, want help on stdout and exit 0: %q", args, r.code, r.stdout)
 		}
@@ -71,7 +73,7 @@ func TestCLIEveryCommandHasExamples(t *testing.T) {
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
-		if c.Name() == "help" || c.Name() == "completion" || (c.HasParent() && c.Parent().Name() == "completion") {
+		if c.Name() == "completion" || (c.HasParent() && c.Parent().Name() == "completion") {
 			return // cobra's own
 		}
 		seen++
