@@ -3,7 +3,9 @@
 GO       ?= go
 BIN      := bin/emerge
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE     ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages with concurrency: `make test` runs these under the race detector.
 RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./node/... ./client/... ./internal/...

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/files"
@@ -101,13 +102,39 @@ func (n *Node) list(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	rep := &rpc.ListRep{Items: make(rpc.ObjectInfos, len(objs))}
 	for i, o := range objs {
 		rep.Items[i] = rpc.ObjectInfo{Ref: o.Ref[:], Size: o.Size, BlockSize: o.BlockSize, Blocks: o.Blocks,
-			Replicas: o.Replicas, Created: o.Created.UnixNano(), ContentType: o.ContentType}
+			Replicas: o.Replicas, Created: o.Created.UnixNano(), ContentType: o.ContentType, Meta: o.Meta}
+		if rep.Items[i].Local, err = n.localBlocks(ctx, o.Ref); err != nil {
+			return nil, err
+		}
 	}
 	if len(objs) == limit {
 		last := objs[len(objs)-1].Ref
 		rep.Next = last[:]
 	}
 	return &rpc.Reply{Body: rep}, nil
+}
+
+// localBlocks counts the blocks of a listed object this node holds, as stat
+// does. An object deleted since it was listed counts none.
+func (n *Node) localBlocks(ctx context.Context, ref blocks.Ref) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m, _, err := n.store.Manifest(ref)
+	if errors.Is(err, blocks.ErrNotFound) || errors.Is(err, blocks.ErrDeleted) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	has, err := n.store.HasBlocks(m.Blocks)
+	held := 0
+	for _, h := range has {
+		if h {
+			held++
+		}
+	}
+	return held, err
 }
 
 func decodeRef(m *rpc.Message) (blocks.Ref, error) {

@@ -34,7 +34,7 @@ func exitCode(err error) int {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue), errors.Is(err, client.ErrBadRef), errors.Is(err, client.ErrBadRequest),
-		errors.Is(err, client.ErrTooLarge), errors.Is(err, node.ErrConfig):
+		errors.Is(err, client.ErrTooLarge), errors.Is(err, node.ErrConfig), errors.Is(err, client.ErrBadEndpoint):
 		return exitUsage
 	case errors.Is(err, client.ErrNotFound), errors.Is(err, client.ErrDeleted):
 		return exitNotFound
