@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 
 from . import errors, shm, sources, wire
 from .types import PutResult
@@ -168,12 +169,21 @@ class Upload:
         self._done = False
 
     def _unmap(self) -> None:
-        try:
-            self.memory.release()
-        except BufferError:
-            raise BufferError("release every array or view over upload.memory before seal or abort") from None
+        # numpy arrays over memory hold a reference to it, not a buffer
+        # export: count the references, or unmapping would leave them
+        # pointing at nothing. Slices of memory hold an export: close()
+        # refuses then.
+        if sys.getrefcount(self.memory) > 2:
+            raise BufferError("upload.memory is still referenced (an array or a variable): delete it before "
+                              "seal() or abort()")
+        self.memory.release()
         if self._map is not None:
-            self._map.close()  # unmapped and closed: the lock is gone
+            try:
+                self._map.close()  # unmapped and closed: the lock is gone
+            except BufferError:
+                self.memory = memoryview(self._map)
+                raise BufferError("a view or array over upload.memory is still alive: delete it before "
+                                  "seal() or abort()") from None
 
     def seal(self, *, replicas=None, min_replicas=None, meta=None, content_type=None, block_size=None,
              prefetch_group=None, prefetch_nodes=None, name=None) -> PutResult:

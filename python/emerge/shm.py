@@ -11,8 +11,14 @@ node's blocks/shm package documentation):
   A failed lock or check is Stale: ask the node again.
 * A mapping keeps the lock: it is taken on the open file description,
   which the mapping holds until it is unmapped (CPython's mmap also keeps a
-  dup of the descriptor). Releasing the last memoryview or array over a
-  mapping unmaps it and so releases the lock.
+  dup of the descriptor).
+* A mapping is never unmapped while anything may point into it. numpy
+  arrays made with frombuffer keep a reference to the memoryview they were
+  made from, not a buffer export, so memoryview.release() alone would let
+  the mapping go under them. A view's mapping is therefore tied to the
+  memoryview object's lifetime (a finalizer holds it), not to release():
+  it is unmapped, and its lock released, once the view and everything
+  made from it are garbage.
 * A writer opens an upload read-write, takes the same shared lock, checks
   the file is still at its path, fills it with pwrite, and closes it before
   asking the node to seal: the node refuses to seal a file a client holds.
@@ -23,6 +29,7 @@ from __future__ import annotations
 import fcntl
 import mmap
 import os
+import weakref
 
 
 class Stale(Exception):
@@ -87,7 +94,13 @@ def map_hot(path: str, size: int) -> memoryview:
         m = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ)
     finally:
         os.close(fd)  # the mapping keeps the file, and so the lock
-    return memoryview(m)
+    v = memoryview(m)
+    weakref.finalize(v, _drop, m)  # m lives as long as v, released or not
+    return v
+
+
+def _drop(m) -> None:
+    """Lets go of a mapping (unmapped when nothing else holds it)."""
 
 
 def read_hot(path: str, size: int) -> bytes:

@@ -1,7 +1,7 @@
 """Fixtures: real emerge nodes (tests/nodeproc.py) and clients of them.
 
-`node` is one node alone, shared by a test module, with the defaults
-(replicas 2, so a put returns with 1 copy of 2); `nodes` starts nodes for
+`node` is one node alone, shared by a test module, with the default
+replicas (2, so a put returns with 1 copy of 2); `nodes` starts nodes for
 one test. A failing test prints the logs of the nodes it used.
 """
 
@@ -51,7 +51,9 @@ def nodes(emerge_bin, request):
 @pytest.fixture(scope="module")
 def node(emerge_bin):
     ns = nodeproc.Nodes(emerge_bin)
-    n = ns.start()
+    # Alone, a node looks for an unknown ref for locate_timeout (10 s by
+    # default) before answering not_found.
+    n = ns.start("--locate-timeout", "300ms")
     yield n
     ns.cleanup()
 
