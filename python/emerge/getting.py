@@ -135,8 +135,9 @@ class StreamReader(io.RawIOBase):
         else:
             rid = self._pending.popleft()
             r = self._c._conn.wait(rid)
-            if len(r.data) != 1:
-                raise errors.Corrupt(f"get {self._ref.hex()[:12]} block {i}: {len(r.data)} frames")
+            if len(r.data) != 1 or r.get("first") != i:
+                raise errors.Corrupt(f"get {self._ref.hex()[:12]} block {i}: reply of {len(r.data)} frames "
+                                     f"from block {r.get('first')}")
             b = r.data[0]
         manifest.verify_block(self.manifest, i, b, self._hash)
         self._next += 1

@@ -237,3 +237,18 @@ def test_stray_and_malformed_replies_are_ignored(fake):
         with pytest.raises(emerge.Unreachable):
             c.stat(NO_SUCH_REF)
         assert c.stat(NO_SUCH_REF).size == 1  # the connection is still usable
+
+
+def test_reply_for_another_block(fake):
+    blocks = [bytes([i]) * (1 << 20) for i in range(2)]
+    identity, rec = _record(b"".join(blake3.digest(b) for b in blocks), 2 << 20)
+    ref = blake3.hexdigest(identity)
+
+    def handler(h, d):
+        if h.get("man"):
+            return {"man": True, "first": 0, "count": 0, "size": 2 << 20, "n": 2}, [rec]
+        return {"first": 1 - h["first"], "count": 1}, [blocks[1 - h["first"]]]  # swapped
+    f = fake(handler)
+    with emerge.Client(f.endpoint) as c:
+        with pytest.raises(emerge.Corrupt):
+            c.get(ref)

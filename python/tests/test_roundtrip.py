@@ -191,3 +191,25 @@ def test_300mib_streamed_window(node):
         assert c.put(want) == res.ref
         with c.get_view(res.ref) as v:
             assert emerge.is_mapped(v) and v == want
+
+
+def test_shared_between_threads(client, remote):
+    import threading
+    errors_seen = []
+
+    def worker(c, seed):
+        try:
+            for i in range(4):
+                want = data(BS + 1000 * i + seed, seed=seed * 10 + i)
+                ref = c.put(want)
+                assert c.get(ref) == want
+                with c.open(ref) as f:
+                    assert f.read() == want
+        except Exception as e:  # reported below, with the thread's seed
+            errors_seen.append((seed, repr(e)))
+    threads = [threading.Thread(target=worker, args=(c, s)) for s, c in enumerate([client, remote] * 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors_seen
