@@ -296,7 +296,10 @@ class Client:
 def is_mapped(view) -> bool:
     """Whether a view from get_view is the node's shared memory (no copy)."""
     import mmap
-    return isinstance(view, memoryview) and isinstance(view.obj, mmap.mmap)
+    try:
+        return isinstance(view, memoryview) and isinstance(view.obj, mmap.mmap)
+    except ValueError:  # released
+        return False
 
 
 def _names(v) -> list:

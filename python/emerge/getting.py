@@ -188,11 +188,12 @@ class StreamReader(io.RawIOBase):
         return self._pos
 
     def close(self) -> None:
-        if not self.closed:
-            self._c._conn.forget(list(self._pending))
-            self._pending.clear()
-            self._ready.clear()
-            self._cur = memoryview(b"")
+        pending = getattr(self, "_pending", None)  # None when __init__ failed
+        if not self.closed and pending:
+            self._c._conn.forget(list(pending))
+            pending.clear()
+        self._ready = collections.deque()
+        self._cur = memoryview(b"")
         super().close()
 
 
@@ -262,7 +263,8 @@ class HotReader(io.RawIOBase):
         return self._pos
 
     def close(self) -> None:
-        if not self.closed and self._fd is not None:
-            os.close(self._fd)
+        fd = getattr(self, "_fd", None)  # absent when __init__ failed
+        if fd is not None:
+            os.close(fd)
             self._fd = None
         super().close()

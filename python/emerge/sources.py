@@ -173,6 +173,8 @@ def open_source(data):
         except OSError as e:
             raise errors.BadRequest(f"put: cannot read {os.fspath(data)!r}: {e.strerror}") from None
         return FileSource(f, owned=True)
+    if isinstance(data, io.TextIOBase):
+        raise TypeError("put reads files in binary mode: open(path, 'rb')")
     if hasattr(data, "read"):
         return FileSource(data, owned=False)
     try:

@@ -117,10 +117,10 @@ class Member:
     groups: tuple
     incarnation: int
     last_heard_ns: int
-    self: bool
+    is_self: bool  # the answering node
 
     @classmethod
     def from_wire(cls, w: dict, self_id: str) -> "Member":
         return cls(id=w.get("id", ""), state=w.get("state", ""), rpc=w.get("rpc", ""), pub=w.get("pub", ""),
                    host=w.get("host", ""), groups=tuple(w.get("groups") or ()), incarnation=w.get("inc", 0),
-                   last_heard_ns=w.get("heard", 0), self=w.get("id") == self_id)
+                   last_heard_ns=w.get("heard", 0), is_self=w.get("id") == self_id)

@@ -252,3 +252,10 @@ def test_reply_for_another_block(fake):
     with emerge.Client(f.endpoint) as c:
         with pytest.raises(emerge.Corrupt):
             c.get(ref)
+
+
+def test_text_file_refused(remote, tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_text("text")
+    with open(p) as f, pytest.raises(TypeError):
+        remote.put(f)
