@@ -47,6 +47,9 @@ class Conn:
         self._lock = threading.Lock()
         self._sock = ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        # A frame over the protocol's cap drops the connection (requests then
+        # time out) instead of being allocated.
+        self._sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_FRAME)
         try:
             self._sock.connect(endpoint)
         except zmq.ZMQError as e:

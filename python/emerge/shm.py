@@ -32,6 +32,11 @@ import os
 import weakref
 
 
+# Fault the pages in at map time: faster in every case the node's
+# measurements tried (Python 3.10+ names the flag).
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
+
+
 class Stale(Exception):
     """The file is no longer the one the node named (evicted, recycled or
     replaced): ask the node again, or stream."""
@@ -91,7 +96,7 @@ def map_hot(path: str, size: int) -> memoryview:
         return memoryview(b"")
     fd = open_hot(path, size)
     try:
-        m = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ)
+        m = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ)
     finally:
         os.close(fd)  # the mapping keeps the file, and so the lock
     v = memoryview(m)
@@ -192,4 +197,4 @@ def copy_file(dst: int, src: int, src_off: int, count: int) -> int:
 
 def map_upload(fd: int, size: int) -> mmap.mmap:
     """A writable mapping of an upload opened with open_upload."""
-    return mmap.mmap(fd, size, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    return mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)

@@ -16,9 +16,9 @@ GROUP, PREFETCH, PREFETCH_STATUS = 40, 41, 42
 
 OP_NAMES = {PING: "ping", PUT_OBJECT: "put_object", PUT_START: "put_start", PUT_DATA: "put_data",
             PUT_COMMIT: "put_commit", PUT_ABORT: "put_abort", GET_OBJECT: "get_object", STAT: "stat",
-            DELETE: "delete", LIST: "list", INFO: "info", MEMBERS: "members", SHM_GET: "shm_get", SHM_CREATE: "shm_create",
-            SHM_SEAL: "shm_seal", SHM_ABORT: "shm_abort", GROUP: "group", PREFETCH: "prefetch",
-            PREFETCH_STATUS: "prefetch_status"}
+            DELETE: "delete", LIST: "list", INFO: "info", MEMBERS: "members", SHM_GET: "shm_get",
+            SHM_CREATE: "shm_create", SHM_SEAL: "shm_seal", SHM_ABORT: "shm_abort", GROUP: "group",
+            PREFETCH: "prefetch", PREFETCH_STATUS: "prefetch_status"}
 
 # Caps (docs/protocol.md, "Caps").
 MAX_HEADER = 1 << 20

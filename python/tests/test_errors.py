@@ -259,3 +259,11 @@ def test_text_file_refused(remote, tmp_path):
     p.write_text("text")
     with open(p) as f, pytest.raises(TypeError):
         remote.put(f)
+
+
+def test_frame_over_cap_is_refused(fake):
+    big = bytes(wire.MAX_FRAME + 1)
+    f = fake(lambda h, d: ({"info": {"r": bytes(32), "s": 1}}, [big]))
+    with emerge.Client(f.endpoint, timeout=1) as c:
+        with pytest.raises(emerge.Unreachable):
+            c.stat(NO_SUCH_REF)  # the connection is dropped, the frame never delivered
