@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -196,7 +197,7 @@ func (s *Service) IHave(reqID uint64, node string, ids []blocks.ID) {
 	}
 	q.mu.Lock()
 	for _, id := range ids {
-		if q.want[id] && !contains(q.found[id], node) {
+		if q.want[id] && !slices.Contains(q.found[id], node) {
 			q.found[id] = append(q.found[id], node)
 			if q.first.IsZero() {
 				q.first = time.Now()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
+	"github.com/emerge-dev/emerge/files/mover"
 	"github.com/emerge-dev/emerge/internal/bufpool"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
@@ -145,14 +146,21 @@ func (s *Service) ReadBlock(ctx context.Context, ref blocks.Ref, m *blocks.Manif
 	if err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return b, err
 	}
-	f, err := s.fetchFor(m, ref)
-	if err != nil {
-		return nil, err
+	for {
+		f, err := s.fetchFor(m, ref)
+		if err != nil {
+			return nil, err
+		}
+		f.advance(i)
+		err = f.wait(ctx, id)
+		if errors.Is(err, mover.ErrIdle) && ctx.Err() == nil {
+			continue // the fetch ended as this reader arrived: start another
+		}
+		if err != nil {
+			return nil, fmt.Errorf("block %d of %s: %w", i, ref.Short(), err)
+		}
+		return s.store.GetBlock(id, dst)
 	}
-	if err := f.wait(ctx, id); err != nil {
-		return nil, fmt.Errorf("block %d of %s: %w", i, ref.Short(), err)
-	}
-	return s.store.GetBlock(id, dst)
 }
 
 // WriteTo copies the object to w in order and returns the bytes written.

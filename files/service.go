@@ -17,15 +17,15 @@ import (
 
 // Config configures a Service. Zero values mean defaults.
 type Config struct {
-	Store      *store.Store  // required
-	Net        Network       // the peer layer; nil: a node alone
-	BlockSize  int           // default block size of a put (default 1 MiB)
-	Replicas   int           // default replica count of a put: its target (default 1)
+	Store     *store.Store // required
+	Net       Network      // the peer layer; nil: a node alone
+	BlockSize int          // default block size of a put (default 1 MiB)
+	Replicas  int          // default replica count of a put: its target (default 1)
 	// MinReplicas is the default number of durable copies a put waits for
 	// before it returns (default 1, at most Replicas). Copies between it and
 	// the target are made by repair.
 	MinReplicas int
-	UploadIdle time.Duration // an upload idle this long is aborted (default 2 min)
+	UploadIdle  time.Duration // an upload idle this long is aborted (default 2 min)
 	// LocateTimeout bounds the search for owners of a missing block (default 10 s).
 	LocateTimeout time.Duration
 	// FetchWindow is the block requests kept in flight per owner (default 8).

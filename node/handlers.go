@@ -14,8 +14,11 @@ var Version = "dev"
 // maxInline caps PutObject: bigger objects use the streamed upload.
 const maxInline = 16 << 20
 
-func (n *Node) mux() *rpc.Mux {
-	m := rpc.NewMux()
+// register serves every op on m: the client-facing ones here, the peer ops
+// of membership and of the object service theirs.
+func (n *Node) register(m *rpc.Mux) {
+	n.members.Register(m)
+	n.files.Register(m)
 	m.Handle(rpc.OpPing, n.ping)
 	m.Handle(rpc.OpPutObject, n.putObject)
 	m.Handle(rpc.OpPutStart, n.putStart)
@@ -27,22 +30,10 @@ func (n *Node) mux() *rpc.Mux {
 	m.Handle(rpc.OpDelete, n.delete)
 	m.Handle(rpc.OpList, n.list)
 	m.Handle(rpc.OpInfo, n.info)
-	m.Handle(rpc.OpJoin, n.join)
-	m.Handle(rpc.OpRegistry, n.registryTable)
-	m.Handle(rpc.OpMembers, n.members)
-	m.Handle(rpc.OpIHave, n.iHave)
-	m.Handle(rpc.OpPutBlocks, n.putBlocks)
-	m.Handle(rpc.OpPutManifest, n.putManifest)
-	m.Handle(rpc.OpGetBlocks, n.getBlocks)
-	m.Handle(rpc.OpGetManifest, n.getManifest)
-	m.Handle(rpc.OpForget, n.forget)
-	m.Handle(rpc.OpTombstones, n.tombstones)
 	n.handleShm(m)
 	m.Handle(rpc.OpGroup, n.group)
 	m.Handle(rpc.OpPrefetch, n.prefetch)
 	m.Handle(rpc.OpPrefetchStatus, n.prefetchStatus)
-	m.Handle(rpc.OpPrefetchList, n.prefetchList)
-	return m
 }
 
 func (n *Node) ping(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
