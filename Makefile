@@ -12,7 +12,8 @@ RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./no
 
 export CGO_ENABLED := 1
 
-.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch fuzz demo run clean
+.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch fuzz demo run clean \
+	python-deps test-python bench-python
 
 all: build
 
@@ -25,6 +26,8 @@ help:
 	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
 	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1)"
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
+	@echo "make test-python the Python client's tests against real nodes (python/)"
+	@echo "make bench-python  the Python client against the Go client (RUNS, SIZE_MIB, COUNT_ARRAYS)"
 	@echo "make deps        install libzmq and pkg-config when missing (apt-get)"
 
 # libzmq is the one system dependency (pebbe/zmq4 links it through cgo).
@@ -44,6 +47,7 @@ vet: deps
 test: vet build
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+	$(MAKE) --no-print-directory test-python
 
 test-quick: build
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
@@ -57,6 +61,23 @@ bench: build
 # Needs root: network namespaces, veths and tc (bench/prefetch-netns.sh).
 bench-prefetch: build
 	bash bench/prefetch-netns.sh
+
+# The Python client (python/) runs on Debian's /usr/bin/python3 and packages:
+# another python3 earlier on PATH may lack them.
+PYTHON   := /usr/bin/python3
+PY_DEBS  := python3 python3-zmq python3-msgpack python3-numpy python3-pytest
+
+python-deps:
+	@if ! $(PYTHON) -c 'import zmq, msgpack, numpy, pytest' 2>/dev/null; then \
+		echo "installing $(PY_DEBS)"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(PY_DEBS); \
+	fi
+
+test-python: build python-deps
+	cd python && EMERGE_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q
+
+bench-python: build python-deps
+	cd python && EMERGE_BIN=$(CURDIR)/$(BIN) $(PYTHON) bench/bench_python.py
 
 fuzz: deps
 	bash scripts/fuzz.sh $${FUZZTIME:-30s}
