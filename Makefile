@@ -44,7 +44,7 @@ vet: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test: vet build
+test: vet build python-deps
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	$(MAKE) --no-print-directory test-python
