@@ -96,6 +96,7 @@ type Service struct {
 
 	// peer network
 	locs    *locations
+	answers answered
 	qmu     sync.Mutex
 	queries map[uint64]*query
 	queryID atomic.Uint64
@@ -120,6 +121,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, store: cfg.Store, net: cfg.Net, log: cfg.Logger, uploads: make(map[uint64]*Upload),
 		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{}), locs: newLocations(1 << 20),
 		queries: make(map[uint64]*query), fetches: make(map[blocks.Ref]*fetch)}
+	s.answers = answered{keep: cfg.LocateTimeout, m: map[answerKey]answer{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pf = newPrefetcher(s)
 	s.wg.Add(1)

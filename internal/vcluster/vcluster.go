@@ -46,7 +46,7 @@ type Options struct {
 	// heartbeats are late whenever the nodes work: shorter timers make
 	// members flap between suspect and alive.
 	Heartbeat time.Duration
-	// LocateTimeout of the object service (default 5 s).
+	// LocateTimeout of the object service (default 10 s, as a node).
 	LocateTimeout time.Duration
 	// Files adjusts node i's object service config.
 	Files func(i int, c *files.Config)
@@ -65,7 +65,7 @@ func (o *Options) fill() {
 		o.Heartbeat = 200 * time.Millisecond
 	}
 	if o.LocateTimeout == 0 {
-		o.LocateTimeout = 5 * time.Second
+		o.LocateTimeout = 10 * time.Second
 	}
 }
 
