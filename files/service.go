@@ -34,8 +34,10 @@ type Config struct {
 	// announcements and a node resumes the prefetches it is a target of
 	// (default 5 s).
 	PrefetchAnnounce time.Duration
-	Logger           zerolog.Logger   // default: silent
-	Now              func() time.Time // default time.Now
+	// Repair and scrub (repair.go, scrub.go).
+	Repair RepairConfig
+	Logger zerolog.Logger   // default: silent
+	Now    func() time.Time // default time.Now
 }
 
 func (c *Config) fill() error {
@@ -75,6 +77,9 @@ func (c *Config) fill() error {
 	if c.PrefetchAnnounce <= 0 {
 		c.PrefetchAnnounce = 5 * time.Second
 	}
+	if err := c.Repair.fill(); err != nil {
+		return err
+	}
 	if c.Net == nil {
 		c.Net = solo{self: registry.Member{ID: "local"}}
 	}
@@ -104,6 +109,8 @@ type Service struct {
 	fetches map[blocks.Ref]*fetch
 	bgDone  bool // Close began: no new background work
 	pf      *prefetcher
+	heal    *healer
+	scrub   *scrubber
 
 	ctx    context.Context // canceled by Close: stops fetches and answers
 	cancel context.CancelFunc
@@ -124,8 +131,12 @@ func New(cfg Config) (*Service, error) {
 	s.answers = answered{keep: cfg.LocateTimeout, m: map[answerKey]answer{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pf = newPrefetcher(s)
-	s.wg.Add(1)
+	s.heal = newHealer(s)
+	s.scrub = newScrubber(s)
+	s.wg.Add(3)
 	go s.janitor()
+	go func() { defer s.wg.Done(); s.heal.loop(s.ctx) }()
+	go func() { defer s.wg.Done(); s.scrub.loop(s.ctx) }()
 	return s, nil
 }
 
@@ -133,6 +144,7 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
+		s.cancel() // stops the repair and scrub loops too
 		s.wg.Wait()
 		s.mu.Lock()
 		s.closed = true

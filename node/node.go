@@ -40,6 +40,9 @@ type Node struct {
 	members  *membership.Service
 	handlers *rpc.Mux
 	shm      *hotTier    // nil when shm_off
+	// quarantined relays the store's bad copies to the object service,
+	// holding those found at open until the service exists.
+	quarantined relay
 	ready    atomic.Bool // requests before Start finished get "unavailable"
 
 	mu      sync.Mutex
@@ -88,6 +91,7 @@ func (n *Node) start(ctx context.Context) error {
 		Dir: filepath.Join(n.cfg.DataDir, "store"), SyncWrites: n.cfg.SyncWrites,
 		ValueLogFileSize: int64(n.cfg.ValueLogFileSize), MemTableSize: int64(n.cfg.MemTableSize),
 		BlockCacheSize: int64(n.cfg.BlockCacheSize), GCInterval: n.cfg.GCInterval,
+		OnQuarantine: n.quarantined.tell,
 		Logger: n.log,
 	})
 	if err != nil {
@@ -113,6 +117,10 @@ func (n *Node) start(ctx context.Context) error {
 		BlockSize: int(n.cfg.BlockSize),
 		Replicas:  n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
 		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat,
+		Repair: files.RepairConfig{Delay: n.cfg.RepairDelay, Interval: n.cfg.RepairInterval,
+			Streams: n.cfg.RepairStreams, Rate: int64(n.cfg.RepairRate),
+			MaxDeadShare: float64(n.cfg.RepairMaxDeadPct) / 100, Off: n.cfg.RepairOff,
+			ScrubInterval: n.cfg.ScrubInterval, ScrubRate: int64(n.cfg.ScrubRate)},
 		Logger: n.log.With().Str("component", "files").Logger()})
 	if err != nil {
 		return err
@@ -120,6 +128,7 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startShm(); err != nil {
 		return err
 	}
+	n.quarantined.to(n.files.Quarantined)
 	n.register(n.handlers)
 	return nil
 }

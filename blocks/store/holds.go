@@ -6,9 +6,9 @@ import (
 )
 
 // Holds reports for each id how this store holds the block: 0 when it is
-// not stored, else the strongest use any object has of it (UseOwner beats
-// UseCache; a block stored with no use yet, a put in progress, counts as
-// UseCache). It reads keys and use records, not block data, so a damaged
+// not stored, else the strongest use any object has of it (UseKept beats
+// UseOwner beats UseCache; a block stored with no use yet, a put in
+// progress, counts as UseCache). It reads keys and use records, not block data, so a damaged
 // copy the scrub has not found yet still counts.
 func (s *Store) Holds(ids []blocks.ID) ([]Use, error) {
 	if err := s.enter(); err != nil {
@@ -31,22 +31,23 @@ func (s *Store) Holds(ids []blocks.ID) ([]Use, error) {
 	return out, mapErr(err)
 }
 
-// strongestUse returns UseOwner if any use of id is an owner use, else
-// UseCache.
+// strongestUse returns the strongest use of id (UseCache when it has none).
 func strongestUse(txn *badger.Txn, id blocks.ID) Use {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: usePrefix(id), PrefetchValues: false})
 	defer it.Close()
+	best := UseCache
 	for it.Rewind(); it.Valid(); it.Next() {
-		owner := false
 		it.Item().Value(func(v []byte) error {
-			owner = len(v) > 0 && Use(v[0]) == UseOwner
+			if len(v) > 0 && Use(v[0]).check() == nil {
+				best = stronger(best, Use(v[0]))
+			}
 			return nil
 		})
-		if owner {
-			return UseOwner
+		if best == UseKept {
+			break
 		}
 	}
-	return UseCache
+	return best
 }
 
 // DropUses removes the uses of ids held under key (a put's pending key that

@@ -33,6 +33,36 @@ func (s *Store) quarantine(id blocks.ID, reason string) {
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
+	if err := s.dropCopy(id, reason, true); err != nil {
+		s.log.Error().Err(err).Str("block", id.Short()).Msg("quarantine of a bad copy failed; it is still never served")
+		return
+	}
+	s.quarantined.Add(1)
+	s.log.Warn().Str("block", id.Short()).Str("reason", reason).Msg("stored copy failed its hash: quarantined")
+	if s.cfg.OnQuarantine != nil {
+		s.cfg.OnQuarantine(id)
+	}
+}
+
+// DropCopy removes this store's copy of block id and every use of it: a
+// copy above its target that repair trims. Objects that used it stay
+// (their manifests say which blocks they lack here). A pinned block (a
+// put in progress) keeps its bytes until unpinned and swept.
+func (s *Store) DropCopy(id blocks.ID) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	if s.isPinned(id) {
+		return nil
+	}
+	return s.dropCopy(id, "", false)
+}
+
+// dropCopy deletes the block and its uses under the block's use stripes
+// (no commit writes a use of it meanwhile), and, for a quarantine, writes
+// the record saying when and why.
+func (s *Store) dropCopy(id blocks.ID, reason string, record bool) error {
 	set := stripesOf([]blocks.ID{id})
 	defer s.blockMu.writeUses(set)()
 	var size int64
@@ -58,22 +88,20 @@ func (s *Store) quarantine(id blocks.ID, reason string) {
 				return err
 			}
 		}
+		if !record {
+			return nil
+		}
 		rec := append(encodeTime(s.cfg.Clock()), reason...)
 		return txn.Set(quarantineKey(id), rec)
 	})
 	if err != nil {
-		s.log.Error().Err(err).Str("block", id.Short()).Msg("quarantine of a bad copy failed; it is still never served")
-		return
+		return mapErr(err)
 	}
 	if had {
 		s.blocks.Add(-1)
 		s.blockBytes.Add(-size)
 	}
-	s.quarantined.Add(1)
-	s.log.Warn().Str("block", id.Short()).Str("reason", reason).Msg("stored copy failed its hash: quarantined")
-	if s.cfg.OnQuarantine != nil {
-		s.cfg.OnQuarantine(id)
-	}
+	return nil
 }
 
 func quarantineKey(id blocks.ID) []byte { return key32(prefixQuarantine, id) }

@@ -46,7 +46,8 @@ type Options struct {
 	// heartbeats are late whenever the nodes work: shorter timers make
 	// members flap between suspect and alive.
 	Heartbeat time.Duration
-	// LocateTimeout of the object service (default 10 s, as a node).
+	// LocateTimeout of the object service (default 20 s: twice a node's, as
+	// a hundred nodes on two cores answer slowly when the machine is busy).
 	LocateTimeout time.Duration
 	// Files adjusts node i's object service config.
 	Files func(i int, c *files.Config)
@@ -65,7 +66,7 @@ func (o *Options) fill() {
 		o.Heartbeat = 200 * time.Millisecond
 	}
 	if o.LocateTimeout == 0 {
-		o.LocateTimeout = 10 * time.Second
+		o.LocateTimeout = 20 * time.Second
 	}
 }
 
@@ -176,11 +177,7 @@ func (c *Cluster) Start(i int) {
 	mem, err := membership.New(membership.Config{Self: self, Heartbeat: hb, SuspectAfter: 10 * hb, DeadAfter: 25 * hb,
 		Seeds: seeds, Bus: host.Bus(), Caller: host, Meta: n.Store, Logger: log,
 		OnMessage: func(m pubsub.Message) { fs.HandleMessage(m) },
-		OnEvent: func(e registry.Event) {
-			if e.Kind == registry.EventJoin || e.Kind == registry.EventRejoin {
-				fs.CatchUpLater(e.Member)
-			}
-		}})
+		OnEvent:   func(e registry.Event) { fs.MemberEvent(e) }})
 	if err != nil {
 		c.T.Fatal(err)
 	}
