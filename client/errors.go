@@ -26,6 +26,9 @@ var (
 	ErrUnsupported        = rpc.ErrUnsupported     // the node does not know the op or protocol version
 	ErrClientClosed       = rpc.ErrClosed          // the client was closed
 	ErrBadEndpoint        = endpoint.ErrBad        // Dial: not tcp://host:port, host:port or ipc://path
+	// ErrStoredBeforeCancel: a put was canceled after the node had stored
+	// the object; the result carries its ref. It wraps the context's error.
+	ErrStoredBeforeCancel = errors.New("the object was stored before the cancel arrived")
 )
 
 // deletedError is ErrDeleted: blocks.ErrDeleted that also matches

@@ -313,7 +313,11 @@ func (u *Upload) seal(ctx context.Context, o PutOptions, bs int) (PutResult, err
 	}
 	m, err := u.c.call(ctx, rpc.OpShmSeal, &rpc.ShmSealReq{Name: u.rep.Name, PutParams: o.params(bs)}, nil)
 	if err != nil {
-		u.c.dropUpload(u.rep.Name) // the node drops it too; this covers a seal that never arrived
+		// The node drops the upload too; this covers a seal that never
+		// arrived, and stops one still running when the caller gave up.
+		if res, stored := u.c.dropUpload(u.rep.Name); stored && ctx.Err() != nil {
+			return res, fmt.Errorf("put: %w as %s: %w", ErrStoredBeforeCancel, res.Ref, ctx.Err())
+		}
 		return PutResult{}, fmt.Errorf("put: %w", err)
 	}
 	return putResult(m)
@@ -333,10 +337,19 @@ func (u *Upload) Abort() {
 
 // dropUpload tells the node to drop an upload; if it cannot be told, its
 // sweep removes the upload later.
-func (c *Client) dropUpload(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+// dropUpload aborts an upload, and a seal of it still running; stored
+// reports a seal that had already stored the object (res says what).
+func (c *Client) dropUpload(name string) (res PutResult, stored bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c.call(ctx, rpc.OpShmAbort, &rpc.ShmAbortReq{Name: name}, nil)
+	m, err := c.call(ctx, rpc.OpShmAbort, &rpc.ShmAbortReq{Name: name}, nil)
+	if err != nil {
+		return PutResult{}, false
+	}
+	if res, err := putResult(m); err == nil {
+		return res, true
+	}
+	return PutResult{}, false
 }
 
 // ShmStatus is the node's shared-memory tier as Status reports it.

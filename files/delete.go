@@ -16,36 +16,46 @@ const forgetTimeout = 5 * time.Second
 
 // Delete removes an object everywhere: a tombstone and block removal here,
 // then the same on every live member, told both on the bus and directly over
-// rpc (the bus may lose it). It returns the bytes freed on this node, and
-// ErrNotFound when no member knew the object. Members that were down keep
-// the object until they catch up with the tombstones when they rejoin.
+// rpc (the bus may lose it). It returns the bytes freed on this node.
+//
+// A delete of a ref nobody knows changes nothing: this node deletes only
+// what it has, and when it has nothing it first asks the members to delete
+// the object only if they have it; when none has, the answer is ErrNotFound
+// and no tombstone is written anywhere (a later stat says not found, not
+// deleted). Once some node knew the object, every member writes the
+// tombstone, known or not, so a fetch finishing late cannot bring it back.
+// Members that were down catch up with the tombstones when they rejoin.
 func (s *Service) Delete(ctx context.Context, ref blocks.Ref) (int64, error) {
 	at := s.cfg.Now().UTC()
-	freed, err := s.Forget(ref, at)
-	known := err == nil
+	freed, err := s.forgetIfKnown(ref, at)
 	if err != nil && !errors.Is(err, blocks.ErrNotFound) {
 		return freed, err
 	}
+	if err != nil { // not here: does anyone have it?
+		if !s.tellMembers(ctx, ref, at, true) {
+			return 0, err
+		}
+		if _, err := s.Forget(ref, at); err != nil && !errors.Is(err, blocks.ErrNotFound) {
+			return 0, err
+		}
+	}
 	self := s.net.Self()
 	s.net.Publish(ctx, pubsub.Message{Type: pubsub.TypeDelete, From: self.ID, Ref: ref, At: at})
-	if s.tellMembers(ctx, ref, at) {
-		known = true
-	}
-	if !known {
-		return 0, err
-	}
+	s.tellMembers(ctx, ref, at, false)
 	return freed, nil
 }
 
-// tellMembers applies the delete on every other live member and reports
-// whether any of them knew the object.
-func (s *Service) tellMembers(ctx context.Context, ref blocks.Ref, at time.Time) bool {
+// tellMembers applies the delete on every other live member (only where
+// the object is known, with ifKnown) and reports whether any of them knew
+// the object.
+func (s *Service) tellMembers(ctx context.Context, ref blocks.Ref, at time.Time, ifKnown bool) bool {
 	ctx, cancel := context.WithTimeout(ctx, forgetTimeout)
 	defer cancel()
 	self := s.net.Self().ID
 	var mu sync.Mutex
 	known := false
 	var wg sync.WaitGroup
+	req := &rpc.ForgetReq{Ref: ref[:], At: at.UnixNano(), IfKnown: ifKnown}
 	for _, m := range s.net.Live() {
 		if m.ID == self {
 			continue
@@ -53,7 +63,7 @@ func (s *Service) tellMembers(ctx context.Context, ref blocks.Ref, at time.Time)
 		wg.Add(1)
 		go func(ep, id string) {
 			defer wg.Done()
-			_, err := s.net.Call(ctx, ep, rpc.OpForget, &rpc.ForgetReq{Ref: ref[:], At: at.UnixNano()}, nil)
+			_, err := s.net.Call(ctx, ep, rpc.OpForget, req, nil)
 			if err != nil && !errors.Is(err, blocks.ErrNotFound) {
 				s.log.Warn().Err(err).Str("peer", id).Str("ref", ref.Short()).Msg("delete not applied on a member")
 			}

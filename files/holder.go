@@ -64,9 +64,22 @@ func (s *Service) ManifestRecord(ref blocks.Ref) ([]byte, error) {
 }
 
 // Forget applies a delete made elsewhere at at: tombstone, drop blocks no
-// other object uses, and stop any fetch of the ref.
+// other object uses, and stop any fetch of the ref. The tombstone is
+// written even when this node does not know the object, so a fetch that
+// finishes later cannot bring it back.
 func (s *Service) Forget(ref blocks.Ref, at time.Time) (int64, error) {
 	s.cancelFetch(ref)
 	s.pf.forget(ref)
 	return s.store.Delete(ref, at)
+}
+
+// forgetIfKnown is Forget for an object this node has; for one it does
+// not, it changes nothing and returns ErrNotFound.
+func (s *Service) forgetIfKnown(ref blocks.Ref, at time.Time) (int64, error) {
+	freed, err := s.store.DeleteIfKnown(ref, at)
+	if err == nil {
+		s.cancelFetch(ref)
+		s.pf.forget(ref)
+	}
+	return freed, err
 }

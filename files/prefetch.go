@@ -109,8 +109,8 @@ func normalize(xs []string) []string {
 // starts the job when this node is a target. reset restarts a finished or
 // failed job (a new prefetch of the same ref).
 func (p *prefetcher) add(in *intent, reset bool) {
-	if _, ok, err := p.s.store.Tombstone(in.ref); err != nil || ok {
-		return // deleted objects are not spread
+	if at, ok, err := p.s.store.Tombstone(in.ref); err != nil || (ok && !in.at.After(at)) {
+		return // deleted objects are not spread; a prefetch after the delete (a new put) is
 	}
 	p.mu.Lock()
 	old := p.intents[in.ref]
@@ -154,7 +154,11 @@ func (p *prefetcher) announce(ctx context.Context, in *intent) {
 // failed starts again, so a target that gave up retries while the source
 // keeps announcing (and when `prefetch start` is run again).
 func (s *Service) HandlePrefetch(m pubsub.Message) {
-	in := &intent{ref: m.Ref, from: m.From, groups: normalize(m.Groups), nodes: normalize(m.Nodes), at: s.cfg.Now()}
+	at := m.At // when the source recorded it: a prefetch of a new put after a delete is newer than the tombstone
+	if at.IsZero() {
+		at = s.cfg.Now()
+	}
+	in := &intent{ref: m.Ref, from: m.From, groups: normalize(m.Groups), nodes: normalize(m.Nodes), at: at}
 	if old := s.pf.intent(m.Ref); old != nil && old.from == in.from && slices.Equal(old.groups, in.groups) &&
 		slices.Equal(old.nodes, in.nodes) {
 		s.pf.maybeStart(m.Ref, s.pf.failed(m.Ref))

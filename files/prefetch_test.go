@@ -91,8 +91,16 @@ func TestPrefetchAlone(t *testing.T) {
 	if got := len(s2.Intents()); got != 1 {
 		t.Fatalf("%d intents after a delete, want 1", got)
 	}
-	s2.HandlePrefetch(pubsub.Message{Type: pubsub.TypePrefetch, From: "b", Ref: unknown, Groups: []string{"actor"}})
+	// A repeat of the prefetch recorded before the delete is not taken; one
+	// made after it (the object put again) is.
+	before := time.Now().Add(-time.Minute)
+	s2.HandlePrefetch(pubsub.Message{Type: pubsub.TypePrefetch, From: "b", Ref: unknown, Groups: []string{"actor"}, At: before})
 	if got := len(s2.Intents()); got != 1 {
 		t.Fatalf("a deleted object's prefetch was recorded: %d intents", got)
+	}
+	s2.HandlePrefetch(pubsub.Message{Type: pubsub.TypePrefetch, From: "b", Ref: unknown, Groups: []string{"actor"},
+		At: time.Now().Add(time.Second)})
+	if got := len(s2.Intents()); got != 2 {
+		t.Fatalf("a prefetch made after the delete was not recorded: %d intents", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
@@ -24,13 +25,36 @@ type Info struct {
 // Manifest returns an object's manifest: from this node's store, or, when
 // this node does not know the object, from a member that does (found by
 // placement, then by a who-has). A manifest fetched from a peer is kept.
-// An object deleted here is ErrDeleted without asking anyone.
+//
+// An object deleted here may have been put again through another node
+// since: the ref's placement owners (every put sends them the manifest) are
+// asked, and a manifest created after the delete is adopted (its commit
+// clears the tombstone). So a tombstone never hides a newer put; an object
+// still deleted costs one round trip to answer ErrDeleted.
 func (s *Service) Manifest(ctx context.Context, ref blocks.Ref) (*blocks.Manifest, error) {
 	m, _, err := s.store.Manifest(ref) // its errors name the ref
-	if err == nil || !errors.Is(err, blocks.ErrNotFound) {
-		return m, err
+	switch {
+	case err == nil:
+		return m, nil
+	case errors.Is(err, blocks.ErrDeleted):
+		if m, nerr := s.manifestFrom(ctx, ref, s.manifestGuess(ref), map[string]bool{s.net.Self().ID: true}); nerr == nil {
+			return m, nil
+		}
+		return nil, err
+	case errors.Is(err, blocks.ErrNotFound):
+		return s.remoteManifest(ctx, ref)
 	}
-	return s.remoteManifest(ctx, ref)
+	return nil, err
+}
+
+// manifestGuess lists the members likely to hold ref's manifest: those
+// known to, then its placement owners.
+func (s *Service) manifestGuess(ref blocks.Ref) []string {
+	guess := s.locs.get(blocks.ID(ref))
+	for _, m := range registry.Place(ref, s.net.Live(), manifestGuess) {
+		guess = append(guess, m.ID)
+	}
+	return guess
 }
 
 // manifestGuess is how many placement owners of a ref are asked for its
@@ -38,15 +62,8 @@ func (s *Service) Manifest(ctx context.Context, ref blocks.Ref) (*blocks.Manifes
 const manifestGuess = 3
 
 func (s *Service) remoteManifest(ctx context.Context, ref blocks.Ref) (*blocks.Manifest, error) {
-	self := s.net.Self().ID
-	tried := map[string]bool{self: true}
-	var guess []string
-	for _, id := range s.locs.get(blocks.ID(ref)) {
-		guess = append(guess, id)
-	}
-	for _, m := range registry.Place(ref, s.net.Live(), manifestGuess) {
-		guess = append(guess, m.ID)
-	}
+	tried := map[string]bool{s.net.Self().ID: true}
+	guess := s.manifestGuess(ref)
 	if m, err := s.manifestFrom(ctx, ref, guess, tried); err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return m, err
 	}
@@ -62,9 +79,12 @@ func (s *Service) remoteManifest(ctx context.Context, ref blocks.Ref) (*blocks.M
 	return nil, fmt.Errorf("%w: object %s: no member holds it", blocks.ErrNotFound, ref.Short())
 }
 
-// manifestFrom asks the members at once and keeps the first valid record,
-// so a dead or slow candidate costs nothing when another one answers. A
-// member reporting the object deleted makes the answer ErrDeleted.
+// manifestFrom asks the members at once. The newest event wins: a valid
+// record created after every tombstone reported is adopted (kept here as a
+// cache copy; the local commit refuses it if this node's own tombstone is
+// newer), otherwise a reported tombstone makes the answer ErrDeleted. Once
+// a valid record is in, the others get manifestGrace to report a newer
+// delete, so a dead or slow member costs little.
 func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []string, tried map[string]bool) (*blocks.Manifest, error) {
 	type answer struct {
 		id  string
@@ -74,7 +94,7 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 	ctx, cancel := context.WithCancel(ctx)
 	answers := make(chan answer, len(members))
 	asked := 0
-	defer func() { // the first good answer cancels the others; wait for them
+	defer func() { // a decision cancels the others; wait for them
 		cancel()
 		for ; asked > 0; asked-- {
 			<-answers
@@ -95,31 +115,61 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 			answers <- answer{id, m, err}
 		}()
 	}
-	var deleted error
+	var (
+		best, bestFrom = (*blocks.Manifest)(nil), ""
+		tomb           time.Time
+		grace          <-chan time.Time
+	)
+collect:
 	for asked > 0 {
-		a := <-answers
-		asked--
-		if errors.Is(a.err, blocks.ErrDeleted) {
-			deleted = a.err
-			continue
+		var a answer
+		select {
+		case a = <-answers:
+			asked--
+		case <-grace:
+			break collect // the deferred drain receives the rest
 		}
-		if a.err != nil {
+		var d deletedAt
+		switch {
+		case errors.As(a.err, &d):
+			tomb = later(tomb, d.at)
+		case a.err != nil && a.id != "":
 			s.log.Debug().Err(a.err).Str("peer", a.id).Str("ref", ref.Short()).Msg("manifest not from this member")
-			continue
+		case a.m != nil && (best == nil || a.m.Created.After(best.Created)):
+			best, bestFrom = a.m, a.id
+			if grace == nil {
+				grace = time.After(manifestGrace)
+			}
 		}
-		if deleted != nil {
-			break
-		}
-		s.locs.add(blocks.ID(ref), a.id)
-		if _, err := s.store.CommitHeld(ref, a.m, store.UseCache, blocks.Ref{}); err != nil {
-			return nil, err
-		}
-		return a.m, nil
 	}
-	if deleted != nil {
-		return nil, deleted
+	if best == nil || !best.Created.After(tomb) {
+		if !tomb.IsZero() {
+			return nil, fmt.Errorf("%w: %s (deleted at %s)", blocks.ErrDeleted, ref.Short(), tomb.UTC().Format(time.RFC3339))
+		}
+		return nil, blocks.ErrNotFound
 	}
-	return nil, blocks.ErrNotFound
+	s.locs.add(blocks.ID(ref), bestFrom)
+	if _, err := s.store.CommitHeld(ref, best, store.UseCache, blocks.Ref{}); err != nil {
+		return nil, err
+	}
+	return best, nil
+}
+
+// manifestGrace is how long a manifest lookup waits, after a valid record
+// came in, for the other members' answers (one may report a newer delete).
+const manifestGrace = 250 * time.Millisecond
+
+// deletedAt is a member's answer that it holds a tombstone of the ref.
+type deletedAt struct{ at time.Time }
+
+func (d deletedAt) Error() string        { return "deleted at " + d.at.UTC().Format(time.RFC3339) }
+func (d deletedAt) Is(target error) bool { return target == blocks.ErrDeleted }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (s *Service) fetchManifest(ctx context.Context, ref blocks.Ref, mem registry.Member) (*blocks.Manifest, error) {
@@ -128,6 +178,10 @@ func (s *Service) fetchManifest(ctx context.Context, ref blocks.Ref, mem registr
 	msg, err := s.net.Call(ctx, mem.RPC, rpc.OpGetManifest, &rpc.RefReq{Ref: ref[:]}, nil)
 	if err != nil {
 		return nil, err
+	}
+	var rep rpc.GetManifestRep
+	if len(msg.Data) == 0 && msg.Decode(&rep) == nil && rep.Tomb != 0 {
+		return nil, deletedAt{at: time.Unix(0, rep.Tomb)}
 	}
 	if len(msg.Data) != 1 {
 		return nil, fmt.Errorf("%w: manifest reply with %d frames", rpc.ErrBadRequest, len(msg.Data))

@@ -32,12 +32,16 @@ type healer struct {
 	rate *mover.Limiter
 	kick chan struct{}
 
-	mu          sync.Mutex
-	next        time.Time          // when the next pass runs
-	lost        map[blocks.ID]bool // copies quarantined here since the last pass
-	last        passReport         // what the last pass found
-	pol         *repairPolicy      // the repair under way, if any (for its queue)
-	maxInflight int                // most repair pushes in flight at once, since start
+	mu   sync.Mutex
+	next time.Time          // when the next pass runs
+	lost map[blocks.ID]bool // copies quarantined here since the last pass
+	// recent are blocks another node's repair copied here lately: their
+	// repair stays with that node (it is still making the other copies
+	// this node's census would find missing) for one interval.
+	recent      map[blocks.ID]time.Time
+	last        passReport    // what the last pass found
+	pol         *repairPolicy // the repair under way, if any (for its queue)
+	maxInflight int           // most repair pushes in flight at once, since start
 
 	repaired, repairedBytes, trimmed atomic.Int64
 }
@@ -49,13 +53,16 @@ type passReport struct {
 	deferred                  string
 }
 
+// repairStall is the mover's Stall for repair pushes.
+const repairStall = 10 * time.Second
+
 // settleAfterJoin is how soon after a member joins a pass runs: the
 // newcomer may receive copies of blocks under target.
 const settleAfterJoin = 2 * time.Second
 
 func newHealer(s *Service) *healer {
 	h := &healer{s: s, cfg: s.cfg.Repair, rate: mover.NewLimiter(s.cfg.Repair.Rate, 0), kick: make(chan struct{}, 1),
-		lost: map[blocks.ID]bool{}}
+		lost: map[blocks.ID]bool{}, recent: map[blocks.ID]time.Time{}}
 	// The first pass comes once the node has met its members and caught up
 	// with their deletes.
 	h.next = s.cfg.Now().Add(4 * s.cfg.PrefetchAnnounce)
@@ -95,6 +102,33 @@ func (h *healer) quarantined(id blocks.ID) {
 	h.lost[id] = true
 	h.mu.Unlock()
 	h.soon(time.Second)
+}
+
+// received notes copies another node's repair made here.
+func (h *healer) received(ids []blocks.ID) {
+	now := h.s.cfg.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		h.recent[id] = now
+	}
+}
+
+// leftToOthers reports blocks another node's repair is working on, and
+// forgets the old entries.
+func (h *healer) leftToOthers() map[blocks.ID]bool {
+	now := h.s.cfg.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[blocks.ID]bool{}
+	for id, at := range h.recent {
+		if now.Sub(at) < h.cfg.Interval {
+			out[id] = true
+		} else {
+			delete(h.recent, id)
+		}
+	}
+	return out
 }
 
 // loop runs passes at h.next until ctx ends.
@@ -173,12 +207,16 @@ func (h *healer) pass(ctx context.Context) {
 		return
 	}
 	c := h.s.takeCensus(ctx, ids)
-	unknown := presumed + len(c.silent)
-	if unknown > 0 {
-		rep.deferred = "members gone less than the repair delay, or silent: their copies are presumed"
+	if presumed > 0 {
+		rep.deferred = "members gone less than the repair delay: their copies are presumed"
 	}
-	pol, items, trims, underRefs := h.plan(blocksHere, c, unknown, &rep)
+	pol, items, trims, underRefs := h.plan(blocksHere, c, presumed, &rep)
 	rep.objectsUnder = len(underRefs)
+	if rep.under+rep.over > 0 {
+		h.s.log.Info().Int("blocks", len(blocksHere)).Int("under", rep.under).Int("over", rep.over).
+			Int("to_repair", len(items)).Int("to_trim", len(trims)).Int("presumed", presumed).
+			Int("silent", len(c.silent)).Msg("repair pass")
+	}
 	h.hint(ctx, lost, c)
 	h.trim(trims)
 	if len(items) > 0 {
@@ -186,20 +224,26 @@ func (h *healer) pass(ctx context.Context) {
 	}
 }
 
-// absent returns how many members are gone (not alive, or left) for less
+// absent returns how many members are gone (dead, or left) for less
 // than the repair delay — each may still hold copies and come back — or
 // why repair must wait altogether: more than MaxDeadShare of the members
-// gone at once is a partition, not a loss.
+// dead or suspect at once is a partition, not a loss. (A suspect member is
+// still asked in the census; one gone for longer than the delay is not
+// presumed to hold anything.)
 func (h *healer) absent() (presumed int, deferred string) {
 	now := h.s.cfg.Now()
 	members := h.s.net.Members()
 	gone := 0
 	for _, st := range members {
-		if st.State == registry.StateAlive {
+		switch st.State {
+		case registry.StateAlive:
 			continue
+		case registry.StateLeft: // it said so: not a partition
+		default:
+			gone++
 		}
-		if st.State != registry.StateLeft {
-			gone++ // a member that left said so: not a partition
+		if st.State.Live() {
+			continue // suspect: asked in the census like the alive ones
 		}
 		if now.Sub(st.Since) < h.cfg.Delay {
 			presumed++
@@ -271,25 +315,30 @@ func byRank(id blocks.ID, members []string) []string {
 // plan decides, for every block held here, whether this node repairs it
 // (it is the highest-ranked live holder of a block under target), drops
 // its copy (it ranks below the target among the holders of a block above
-// it), or leaves it. unknown copies (members gone less than the delay,
-// members that did not answer) count as present for repair and forbid any
-// trim.
-func (h *healer) plan(here map[blocks.ID]owned, c *census, unknown int, rep *passReport) (*repairPolicy, []mover.Item,
+// it), or leaves it. Copies that may exist unseen count as present for
+// repair and forbid any trim: those of members gone less than the delay
+// (presumed), and those of members that did not answer the census when
+// they rank where placement or repair would have put a copy (the top
+// target+2 of the block's ranking).
+func (h *healer) plan(here map[blocks.ID]owned, c *census, presumed int, rep *passReport) (*repairPolicy, []mover.Item,
 	[]blocks.ID, map[blocks.Ref]bool) {
 	self := h.s.net.Self().ID
+	others := h.leftToOthers()
 	pol := newRepairPolicy(h, here)
 	var items []mover.Item
 	var trims []blocks.ID
 	under := map[blocks.Ref]bool{}
+	everyone := append(slices.Clone(c.asked), c.silent...)
 	for id, ob := range here {
 		holders := byRank(id, c.owners[id])
 		n := len(holders)
+		unknown := presumed + silentPlacements(id, everyone, c.silent, ob.target+2)
 		switch {
 		case n < ob.target:
 			rep.under++
 			under[ob.ref] = true
 			deficit := ob.target - n - unknown
-			if deficit > 0 && len(holders) > 0 && holders[0] == self {
+			if deficit > 0 && len(holders) > 0 && holders[0] == self && !others[id] {
 				pol.plan(id, c, holders)
 				items = append(items, mover.Item{ID: id, Size: ob.size, Copies: deficit})
 			}
@@ -299,7 +348,8 @@ func (h *healer) plan(here map[blocks.ID]owned, c *census, unknown int, rep *pas
 			// never trimmed, nor make others trimmed: only placement and
 			// repair copies beyond the target go.
 			placed := slices.DeleteFunc(slices.Clone(holders), func(m string) bool { return containsStr(c.kept[id], m) })
-			if unknown == 0 && !ob.kept && len(placed) > ob.target && slices.Index(placed, self) >= ob.target {
+			if unknown == 0 && len(c.silent) == 0 && !ob.kept && len(placed) > ob.target &&
+				slices.Index(placed, self) >= ob.target {
 				trims = append(trims, id)
 			}
 		}
@@ -309,6 +359,21 @@ func (h *healer) plan(here map[blocks.ID]owned, c *census, unknown int, rep *pas
 		return len(c.owners[a.ID]) - len(c.owners[b.ID])
 	})
 	return pol, items, trims, under
+}
+
+// silentPlacements counts the silent members among the top k of id's
+// ranking over members.
+func silentPlacements(id blocks.ID, members, silent []string, k int) int {
+	if len(silent) == 0 {
+		return 0
+	}
+	n := 0
+	for _, m := range byRank(id, members)[:min(k, len(members))] {
+		if containsStr(silent, m) {
+			n++
+		}
+	}
+	return n
 }
 
 // hint tells the highest-ranked holder of each block this node lost a copy
@@ -351,8 +416,11 @@ func (h *healer) trim(ids []blocks.ID) {
 
 // repair pushes the copies this node is to make.
 func (h *healer) repair(ctx context.Context, pol *repairPolicy, items []mover.Item) {
+	// Repair is not in a hurry: a push moves on from a member that is not
+	// alive only after repairStall without completing one, as a push given
+	// up that landed all the same is a copy too many.
 	mv, err := mover.New(mover.Config{Policy: pol, Transfer: pol.push, Alive: h.s.net.Alive, Timeout: pushTimeout,
-		MaxInflight: h.cfg.Streams, Rate: h.rate, SkipStuck: true, Logger: h.s.log}, items)
+		Stall: repairStall, MaxInflight: h.cfg.Streams, Rate: h.rate, SkipStuck: true, Logger: h.s.log}, items)
 	if err != nil {
 		h.s.log.Warn().Err(err).Msg("repair")
 		return

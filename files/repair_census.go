@@ -99,7 +99,38 @@ func (s *Service) takeCensus(ctx context.Context, ids []blocks.ID) *census {
 		}()
 	}
 	wg.Wait()
+	c.retrySilent(ctx, s, ids)
 	return c
+}
+
+// retrySilent asks the members that did not answer once more, one at a
+// time (a busy member answers late); those still silent stay silent.
+func (c *census) retrySilent(ctx context.Context, s *Service, ids []blocks.ID) {
+	silent := c.silent
+	c.silent = nil
+	for _, id := range silent {
+		mem, ok := s.member(id)
+		if !ok {
+			continue // gone meanwhile
+		}
+		owned, kept, cached, ok := s.askHolds(ctx, mem.RPC, ids)
+		if !ok {
+			c.silent = append(c.silent, id)
+			continue
+		}
+		c.asked = append(c.asked, id)
+		c.record(id, ids, func(i int) store.Use {
+			switch {
+			case kept[i]:
+				return store.UseKept
+			case owned[i]:
+				return store.UseOwner
+			case cached[i]:
+				return store.UseCache
+			}
+			return 0
+		})
+	}
 }
 
 func (c *census) record(member string, ids []blocks.ID, use func(i int) store.Use) {

@@ -95,7 +95,7 @@ func (p *repairPolicy) push(ctx context.Context, peer string, id blocks.ID) erro
 	if err != nil {
 		return err
 	}
-	return s.push(ctx, ob.ref, id, data, mem)
+	return s.pushAs(ctx, ob.ref, id, data, mem, true)
 }
 
 // sendManifest commits the object's manifest at mem once per repair, so the

@@ -116,9 +116,14 @@ func (p *pushPolicy) failures() error {
 }
 
 func (s *Service) push(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, m registry.Member) error {
+	return s.pushAs(ctx, key, id, data, m, false)
+}
+
+// pushAs is push, marked as a repair copy or not.
+func (s *Service) pushAs(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, m registry.Member, repair bool) error {
 	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
 	defer cancel()
-	req := &rpc.PutBlocksReq{Key: key[:], IDs: rpc.PackIDs([]blocks.ID{id})}
+	req := &rpc.PutBlocksReq{Key: key[:], IDs: rpc.PackIDs([]blocks.ID{id}), Repair: repair}
 	_, err := s.net.Call(ctx, m.RPC, rpc.OpPutBlocks, req, [][]byte{data})
 	return err
 }

@@ -74,7 +74,13 @@ func (s *Service) servePutBlocks(ctx context.Context, m *rpc.Message) (*rpc.Repl
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.StoreBlocks(key, ids, m.Data)
+	if err := s.StoreBlocks(key, ids, m.Data); err != nil {
+		return nil, err
+	}
+	if req.Repair {
+		s.heal.received(ids)
+	}
+	return nil, nil
 }
 
 func (s *Service) servePutManifest(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
@@ -162,6 +168,11 @@ func (s *Service) serveGetManifest(ctx context.Context, m *rpc.Message) (*rpc.Re
 		return nil, err
 	}
 	rec, err := s.ManifestRecord(ref)
+	if errors.Is(err, blocks.ErrDeleted) {
+		if at, ok, terr := s.store.Tombstone(ref); terr == nil && ok {
+			return &rpc.Reply{Body: &rpc.GetManifestRep{Tomb: at.UnixNano()}}, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +188,11 @@ func (s *Service) serveForget(ctx context.Context, m *rpc.Message) (*rpc.Reply, 
 	if err != nil {
 		return nil, err
 	}
-	freed, err := s.Forget(ref, time.Unix(0, req.At))
+	forget := s.Forget
+	if req.IfKnown {
+		forget = s.forgetIfKnown
+	}
+	freed, err := forget(ref, time.Unix(0, req.At))
 	if err != nil {
 		return nil, err
 	}

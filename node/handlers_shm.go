@@ -102,7 +102,10 @@ func (n *Node) shmSeal(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) 
 		}
 		return nil, shmErr(err)
 	}
+	ctx, run := n.shm.beginSeal(ctx, req.Name)
+	defer run.end()
 	st, err := n.files.PutAt(ctx, f, size, putOptions(req.PutParams))
+	run.st, run.err = st, err
 	f.Close()
 	if err == nil && st.Manifest.Size != size {
 		err = fmt.Errorf("upload %s: persisted %d of %d bytes", req.Name, st.Manifest.Size, size)
@@ -131,6 +134,11 @@ func (n *Node) shmAbort(ctx context.Context, m *rpc.Message) (*rpc.Reply, error)
 	}
 	if err := rpc.CheckShmName(req.Name); err != nil {
 		return nil, err
+	}
+	// A client interrupted while the node seals asks for an abort: the seal
+	// stops, unless it had already stored the object, which is then said.
+	if st, stored := n.shm.cancelSeal(req.Name); stored {
+		return putReply(st), nil
 	}
 	return nil, shmErr(tier.DropUpload(req.Name))
 }

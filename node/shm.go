@@ -10,6 +10,7 @@ import (
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/shm"
+	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/rpc"
 	"github.com/rs/zerolog"
 )
@@ -49,8 +50,53 @@ type hotTier struct {
 
 	gets, puts atomic.Uint64 // ShmGet answered, uploads sealed into objects
 
-	mu     sync.Mutex
-	making map[blocks.Ref]chan struct{} // hot copies being written, closed when done
+	mu      sync.Mutex
+	making  map[blocks.Ref]chan struct{} // hot copies being written, closed when done
+	sealing map[string]*sealRun          // uploads being sealed, by name
+}
+
+// sealRun is one shm_seal in progress: an abort for its upload cancels it
+// and waits for the outcome.
+type sealRun struct {
+	h      *hotTier
+	name   string
+	cancel context.CancelFunc
+	done   chan struct{}
+	st     files.Stored // set by the seal before end
+	err    error
+}
+
+// beginSeal registers the seal of name; the returned ctx is canceled by an
+// abort of the upload.
+func (h *hotTier) beginSeal(ctx context.Context, name string) (context.Context, *sealRun) {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &sealRun{h: h, name: name, cancel: cancel, done: make(chan struct{})}
+	h.mu.Lock()
+	h.sealing[name] = r
+	h.mu.Unlock()
+	return ctx, r
+}
+
+func (r *sealRun) end() {
+	r.h.mu.Lock()
+	delete(r.h.sealing, r.name)
+	r.h.mu.Unlock()
+	r.cancel()
+	close(r.done)
+}
+
+// cancelSeal stops the seal of name, if one runs, and reports whether it
+// had stored the object all the same.
+func (h *hotTier) cancelSeal(name string) (files.Stored, bool) {
+	h.mu.Lock()
+	r := h.sealing[name]
+	h.mu.Unlock()
+	if r == nil {
+		return files.Stored{}, false
+	}
+	r.cancel()
+	<-r.done
+	return r.st, r.err == nil && r.st.Manifest != nil
 }
 
 // startShm opens the tier unless shm_off, and starts its worker.
@@ -69,7 +115,8 @@ func (n *Node) startShm() error {
 	if err != nil {
 		return fmt.Errorf("node: shared memory in %s (shm_off turns it off): %w", dir, err)
 	}
-	h := &hotTier{tier: tier, log: log, jobs: make(chan hotJob, hotQueue), making: map[blocks.Ref]chan struct{}{}}
+	h := &hotTier{tier: tier, log: log, jobs: make(chan hotJob, hotQueue), making: map[blocks.Ref]chan struct{}{},
+		sealing: map[string]*sealRun{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.wg.Add(1)
 	go n.hotWorker(h)

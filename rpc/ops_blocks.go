@@ -53,6 +53,9 @@ type PutBlocksReq struct {
 	Header
 	Key []byte `msgpack:"key"`
 	IDs IDs    `msgpack:"ids"`
+	// Repair marks copies a repair makes: the receiver leaves the blocks'
+	// repair to the sender for a while.
+	Repair bool `msgpack:"repair,omitempty"`
 }
 
 // GetBlocksReq asks a node for blocks from its own store. The reply
@@ -82,11 +85,25 @@ type PutManifestRep struct {
 	Held int `msgpack:"held"`
 }
 
+// GetManifestRep answers get_manifest: the record is the data frame. When
+// the answering node holds a tombstone of the ref instead, there is no data
+// frame and Tomb is the time of the delete (unix ns), so the asker can tell
+// a delete from a newer put.
+type GetManifestRep struct {
+	Header
+	Tomb int64 `msgpack:"tomb,omitempty"`
+}
+
 // ForgetReq applies a delete made at At (unix ns) on the receiving node.
+// With IfKnown the receiver applies it only if it has the object (and
+// answers not_found otherwise, writing nothing): the node taking an rm of a
+// ref it does not know asks this way first, so that an rm of a ref nobody
+// stored changes nothing anywhere.
 type ForgetReq struct {
 	Header
-	Ref []byte `msgpack:"ref"`
-	At  int64  `msgpack:"at"`
+	Ref     []byte `msgpack:"ref"`
+	At      int64  `msgpack:"at"`
+	IfKnown bool   `msgpack:"ifknown,omitempty"`
 }
 
 // TombstonesReq asks for deletes made after Since (unix ns), oldest first.

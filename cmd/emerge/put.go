@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -67,6 +68,11 @@ func (o *putOptions) run(cmd *cobra.Command, g *globals, name string) error {
 	opts.Progress = bar.set
 	res, err := c.PutObject(cmd.Context(), in, opts)
 	bar.finish(err == nil)
+	if errors.Is(err, client.ErrStoredBeforeCancel) {
+		// Interrupted too late: the ref of what was stored, then the error
+		// (which names it too) and the interrupted exit code.
+		fmt.Fprintln(cmd.OutOrStdout(), res.Ref)
+	}
 	if err != nil {
 		return err
 	}
