@@ -39,11 +39,11 @@ type Node struct {
 	bus      pubsub.Bus
 	members  *membership.Service
 	handlers *rpc.Mux
-	shm      *hotTier    // nil when shm_off
+	shm      *hotTier // nil when shm_off
 	// quarantined relays the store's bad copies to the object service,
 	// holding those found at open until the service exists.
 	quarantined relay
-	ready    atomic.Bool // requests before Start finished get "unavailable"
+	ready       atomic.Bool // requests before Start finished get "unavailable"
 
 	mu      sync.Mutex
 	started bool
@@ -92,7 +92,7 @@ func (n *Node) start(ctx context.Context) error {
 		ValueLogFileSize: int64(n.cfg.ValueLogFileSize), MemTableSize: int64(n.cfg.MemTableSize),
 		BlockCacheSize: int64(n.cfg.BlockCacheSize), GCInterval: n.cfg.GCInterval,
 		OnQuarantine: n.quarantined.tell,
-		Logger: n.log,
+		Logger:       n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("node: open store in %s: %w", n.cfg.DataDir, err)
