@@ -31,7 +31,12 @@ const rmExample = `  emerge rm $REF
 
 const statExample = `  emerge stat $REF
   emerge stat $REF1 $REF2                     # one block per ref
+  emerge stat --holders $REF                  # which live members hold each block, copies per block
   emerge --json stat $REF | jq .local_blocks`
+
+const healthExample = `  emerge health                               # this node: blocks under target, repair, scrub
+  emerge health --all                         # every live member, one line each
+  emerge --json health --all`
 
 const lsExample = `  emerge ls
   emerge ls --json | jq -r '.[].ref'`

@@ -116,6 +116,9 @@ func TestCLIJSONFieldsDocumented(t *testing.T) {
 	st := get("prefetch status", "prefetch", "status", ref).(map[string]any)
 	outputs["prefetch status nodes"] = st["nodes"]
 	get("version", "version")
+	holders := get("stat --holders", "stat", "--holders", ref).(map[string]any)
+	outputs["stat --holders blocks"] = holders["blocks"]
+	get("health", "health")
 	get("rm", "rm", ref)
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready.json")
@@ -169,7 +172,7 @@ func TestCLIJSONFieldsDocumented(t *testing.T) {
 // docLabel maps an output label to its row: "peers --events events" is
 // documented as "`peers --events` `events`".
 func docLabel(label string) string {
-	for _, row := range []string{"peers --events", "prefetch status", "info"} {
+	for _, row := range []string{"peers --events", "prefetch status", "stat --holders", "info"} {
 		if rest, ok := strings.CutPrefix(label, row+" "); ok {
 			return "`" + row + "` `" + rest + "`"
 		}

@@ -57,7 +57,7 @@ func newRoot(stdin io.Reader) *cobra.Command {
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	pf.DurationVar(&g.timeout, "timeout", 5*time.Second, "how long to wait for the node to answer at first")
 	pf.BoolVar(&g.noShm, "no-shm", false, "stream even when the node is on this machine (no shared memory)")
-	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newGroupCmd(g), newPrefetchCmd(g), newInfoCmd(g), newConfigCmd(), newVersionCmd(g))
+	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newGroupCmd(g), newPrefetchCmd(g), newInfoCmd(g), newHealthCmd(g), newConfigCmd(), newVersionCmd(g))
 	addCompletions(root, g)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 )
 
 func newStatCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var holders bool
+	cmd := &cobra.Command{
 		Use:   "stat REF...",
 		Short: "describe objects",
 		Long: "Describe objects: size, blocks (and how many the node holds), replicas, creation time (UTC),\n" +
@@ -26,6 +28,9 @@ func newStatCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sep separator
 			return eachRef(cmd, g, args, func(ctx context.Context, ref blocks.Ref, c *client.Client) error {
+				if holders {
+					return statHolders(cmd, g, ctx, ref, c, &sep)
+				}
 				info, err := c.Stat(ctx, ref)
 				if err != nil {
 					return err
@@ -38,6 +43,31 @@ func newStatCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&holders, "holders", false, "list the live members holding each block (asks every member)")
+	return cmd
+}
+
+// statHolders prints which live members hold each block of ref.
+func statHolders(cmd *cobra.Command, g *globals, ctx context.Context, ref blocks.Ref, c *client.Client, sep *separator) error {
+	h, err := c.Holders(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(cmd.OutOrStdout(), h)
+	}
+	out := cmd.OutOrStdout()
+	sep.next(out)
+	fmt.Fprintf(out, "ref %s: %d blocks, target %d copies, %d under target\n", ref, len(h.Blocks), h.Replicas, h.UnderTarget())
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "BLOCK\tID\tCOPIES\tHOLDERS\tCACHED AT")
+	for i, b := range h.Blocks {
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\n", i, b.ID[:12], b.Copies(), strings.Join(b.Owners, ","), strings.Join(b.Caches, ","))
+	}
+	if len(h.Silent) > 0 {
+		fmt.Fprintf(w, "silent members (copies unknown)\t%s\n", strings.Join(h.Silent, ","))
+	}
+	return w.Flush()
 }
 
 func printStat(out io.Writer, info client.Info, node string) error {
