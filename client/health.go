@@ -96,4 +96,3 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 		TrimmedCopies: r.TrimmedCopies, ScrubPasses: r.ScrubPasses, ScrubChecked: r.ScrubChecked,
 		LastScrubPass: unixTime(r.ScrubLast), CorruptCopies: r.Corrupt}, nil
 }
-
