@@ -156,6 +156,13 @@ func (n *Node) signal(sig syscall.Signal) {
 	n.cmd = nil
 }
 
+// Signal sends sig (SIGSTOP, SIGCONT...) without waiting for anything.
+func (n *Node) Signal(sig syscall.Signal) {
+	if n.cmd != nil && n.cmd.Process != nil {
+		n.cmd.Process.Signal(sig)
+	}
+}
+
 // Running reports whether the process is up.
 func (n *Node) Running() bool { return n.cmd != nil }
 
