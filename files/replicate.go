@@ -131,12 +131,15 @@ func (s *Service) pushAs(ctx context.Context, key blocks.Ref, id blocks.ID, data
 // publishManifest commits the manifest at every member holding blocks of
 // the object (moving their blocks from the pending key to the ref) and at
 // the ref's own placement owners, so that any node finds it where placement
-// says. A block holder that cannot take it fails the put; the ref's other
-// owners are best effort.
-func (s *Service) publishManifest(ctx context.Context, ref blocks.Ref, m *blocks.Manifest, pending blocks.Ref, holders map[string]bool) error {
+// says. It returns the block holders that did not take it (their copies do
+// not count: the put is under target, or fails below min_replicas); the
+// ref's other owners are best effort. A member that stops being alive is
+// given up within a second.
+func (s *Service) publishManifest(ctx context.Context, ref blocks.Ref, m *blocks.Manifest, pending blocks.Ref,
+	holders map[string]bool) (map[string]error, error) {
 	rec, err := m.MarshalRecord()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	self := s.net.Self().ID
 	targets := map[string]registry.Member{}
@@ -150,28 +153,29 @@ func (s *Service) publishManifest(ctx context.Context, ref blocks.Ref, m *blocks
 			targets[mem.ID] = mem
 		}
 	}
+	failed := map[string]error{}
+	for h := range holders {
+		if _, ok := targets[h]; !ok {
+			failed[h] = fmt.Errorf("%w: member %s is no longer live", rpc.ErrUnreachable, h)
+		}
+	}
 	var mu sync.Mutex
-	var errs []error
 	var wg sync.WaitGroup
+	req := &rpc.PutManifestReq{Ref: ref[:], Pending: pending[:]}
 	for _, mem := range targets {
 		wg.Add(1)
 		go func(mem registry.Member) {
 			defer wg.Done()
-			req := &rpc.PutManifestReq{Ref: ref[:], Pending: pending[:]}
-			cctx, cancel := context.WithTimeout(ctx, pushTimeout)
-			defer cancel()
-			if _, err := s.net.Call(cctx, mem.RPC, rpc.OpPutManifest, req, [][]byte{rec}); err != nil && holders[mem.ID] {
+			_, err := s.callAlive(ctx, mem, pushTimeout, rpc.OpPutManifest, req, [][]byte{rec})
+			if err != nil && holders[mem.ID] {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", mem.ID, err))
+				failed[mem.ID] = err
 				mu.Unlock()
 			}
 		}(mem)
 	}
 	wg.Wait()
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: manifest %s not stored by block holders: %w", rpc.ErrUnavailable, ref.Short(), errors.Join(errs...))
-	}
-	return nil
+	return failed, ctx.Err()
 }
 
 func newPendingKey() blocks.Ref {

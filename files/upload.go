@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -69,8 +70,8 @@ type Upload struct {
 	mu      sync.Mutex
 	ids     []blocks.ID
 	lens    []int
-	holders map[string]bool // members holding replicas of some block
-	copies  int             // durable copies of the least replicated block so far
+	holders map[string]bool  // members holding replicas of some block
+	held    map[int][]string // seq -> the other members that took that block
 	done    bool
 }
 
@@ -90,7 +91,7 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	}
 	s.nextID++
 	u := &Upload{id: s.nextID, svc: s, opts: opts, pending: newPendingKey(), holders: map[string]bool{},
-		copies: opts.Replicas}
+		held: map[int][]string{}}
 	u.touch()
 	s.uploads[u.id] = u
 	return u, nil
@@ -154,18 +155,46 @@ func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 		return fmt.Errorf("store block %d: %w", seq, err)
 	}
 	holders, err := u.svc.replicate(ctx, u.pending, id, data, u.opts.Replicas, u.opts.MinReplicas)
-	u.addHolders(holders)
+	u.addHolders(seq, holders)
 	return err
 }
 
-// addHolders records the other members that acknowledged one block.
-func (u *Upload) addHolders(ids []string) {
+// addHolders records the other members that acknowledged block seq.
+func (u *Upload) addHolders(seq int, ids []string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, id := range ids {
 		u.holders[id] = true
 	}
-	u.copies = min(u.copies, 1+len(ids))
+	u.held[seq] = ids
+}
+
+func (u *Upload) holdersCopy() map[string]bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make(map[string]bool, len(u.holders))
+	for h := range u.holders {
+		out[h] = true
+	}
+	return out
+}
+
+// copiesWithout is the durable copies of the least replicated block when
+// the members of failed do not count.
+func (u *Upload) copiesWithout(failed map[string]error) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	least := u.opts.Replicas
+	for seq := range u.ids {
+		n := 1
+		for _, h := range u.held[seq] {
+			if _, bad := failed[h]; !bad {
+				n++
+			}
+		}
+		least = min(least, n)
+	}
+	return least
 }
 
 // enter registers a write in flight; Commit and Abort wait for them, so no
@@ -242,15 +271,22 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	if err := ctx.Err(); err != nil {
 		return Stored{}, err
 	}
-	if err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holders); err != nil {
+	failed, err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holdersCopy())
+	if err != nil {
 		return Stored{}, err
+	}
+	copies := u.copiesWithout(failed)
+	if copies < u.opts.MinReplicas {
+		errs := make([]error, 0, len(failed))
+		for h, e := range failed {
+			errs = append(errs, fmt.Errorf("%s: %w", h, e))
+		}
+		return Stored{}, fmt.Errorf("%w: manifest %s not stored by block holders: %d of %d copies, at least %d needed: %w",
+			rpc.ErrUnavailable, ref.Short(), copies, u.opts.Replicas, u.opts.MinReplicas, errors.Join(errs...))
 	}
 	if err := u.svc.store.Commit(ref, m, store.UseOwner); err != nil {
 		return Stored{}, fmt.Errorf("commit %s: %w", ref.Short(), err)
 	}
-	u.mu.Lock()
-	copies := u.copies
-	u.mu.Unlock()
 	if copies < m.Replicas {
 		u.svc.heal.soon(time.Second) // members may be there to take the rest
 	}
