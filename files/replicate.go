@@ -120,6 +120,9 @@ func (s *Service) push(ctx context.Context, key blocks.Ref, id blocks.ID, data [
 	defer cancel()
 	req := &rpc.PutBlocksReq{Key: key[:], IDs: rpc.PackIDs([]blocks.ID{id})}
 	_, err := s.net.Call(ctx, m.RPC, rpc.OpPutBlocks, req, [][]byte{data})
+	if err == nil {
+		s.cfg.Metrics.PeerSent(len(data))
+	}
 	return err
 }
 

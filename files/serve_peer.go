@@ -69,7 +69,11 @@ func (s *Service) servePutBlocks(ctx context.Context, m *rpc.Message) (*rpc.Repl
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.StoreBlocks(key, ids, m.Data)
+	if err := s.StoreBlocks(key, ids, m.Data); err != nil {
+		return nil, err
+	}
+	s.cfg.Metrics.PeerReceived(frameBytes(m.Data))
+	return nil, nil
 }
 
 func (s *Service) servePutManifest(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
@@ -138,6 +142,7 @@ func (s *Service) serveGetBlocks(ctx context.Context, m *rpc.Message) (*rpc.Repl
 		rep.Missing = rpc.PackIDs(missing)
 	}
 	s.pf.served.Add(size)
+	s.cfg.Metrics.PeerSent(int(size))
 	return &rpc.Reply{Body: rep, Data: data, Done: func() { s.releaseAll(bufs) }}, nil
 }
 

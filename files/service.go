@@ -34,6 +34,7 @@ type Config struct {
 	// announcements and a node resumes the prefetches it is a target of
 	// (default 5 s).
 	PrefetchAnnounce time.Duration
+	Metrics          Metrics          // what the service measures; default: nothing recorded
 	Logger           zerolog.Logger   // default: silent
 	Now              func() time.Time // default time.Now
 }
@@ -77,6 +78,9 @@ func (c *Config) fill() error {
 	}
 	if c.Net == nil {
 		c.Net = solo{self: registry.Member{ID: "local"}}
+	}
+	if c.Metrics == nil {
+		c.Metrics = nopMetrics{}
 	}
 	return nil
 }
