@@ -15,7 +15,9 @@ import (
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/files"
+	"github.com/emerge-dev/emerge/gateway"
 	"github.com/emerge-dev/emerge/internal/hostid"
+	"github.com/emerge-dev/emerge/metrics"
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/registry/membership"
@@ -42,6 +44,9 @@ type Node struct {
 	shm      *hotTier    // nil when shm_off
 	ready    atomic.Bool // requests before Start finished get "unavailable"
 
+	metrics *metrics.Metrics
+	http    *gateway.Server // nil when http_off
+
 	mu      sync.Mutex
 	started bool
 	closed  bool
@@ -55,7 +60,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.HostID == "" {
 		cfg.HostID = hostid.Get()
 	}
-	return &Node{cfg: cfg, log: cfg.Logger, host: cfg.HostID}, nil
+	return &Node{cfg: cfg, log: cfg.Logger, host: cfg.HostID, metrics: metrics.New()}, nil
 }
 
 // Start opens the store and binds the rpc socket. On error everything opened
@@ -102,7 +107,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.handlers = rpc.NewMux()
 	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: rpc.HandlerFunc(n.serve),
-		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger()})
+		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger(), Observe: n.metrics.ObserveRPC})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -112,7 +117,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.files, err = files.New(files.Config{Store: n.store, Net: files.NewNetwork(n.members.Registry(), n.peers, n.bus),
 		BlockSize: int(n.cfg.BlockSize),
 		Replicas:  n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
-		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat,
+		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat, Metrics: n.metrics,
 		Logger: n.log.With().Str("component", "files").Logger()})
 	if err != nil {
 		return err
@@ -121,7 +126,8 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	n.register(n.handlers)
-	return nil
+	n.watchMetrics()
+	return n.startHTTP()
 }
 
 // serve answers "unavailable" until the node has started.
@@ -188,6 +194,9 @@ func (n *Node) Kill() error {
 
 func (n *Node) shutdown() error {
 	var errs []error
+	if n.http != nil {
+		errs = append(errs, n.http.Close())
+	}
 	if n.server != nil {
 		errs = append(errs, n.server.Close())
 	}
