@@ -131,6 +131,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("/ref/", s.ref)
+	mux.HandleFunc("/ref", s.ref) // curl -T FILE http://host:port/ref (with a slash curl appends FILE's name)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.enter() {
 			fail(w, http.StatusServiceUnavailable, errors.New("node is stopping"))

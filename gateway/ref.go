@@ -27,7 +27,7 @@ const (
 func (s *Server) ref(w http.ResponseWriter, r *http.Request) {
 	rw := &countingWriter{ResponseWriter: w, code: http.StatusOK}
 	defer func() { s.cfg.Observer.HTTP("ref", rw.code) }()
-	name := strings.TrimPrefix(r.URL.Path, "/ref/")
+	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/ref"), "/")
 	switch {
 	case name == "" && (r.Method == http.MethodPut || r.Method == http.MethodPost):
 		s.put(rw, r)
