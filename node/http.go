@@ -44,15 +44,20 @@ func (n *Node) HTTPEndpoint() string {
 }
 
 // readyErr says why the node cannot take requests yet: it is starting or
-// stopping, or it was given peers and has not joined any of them.
+// stopping, or it was given peers and has seen no other member yet. Once
+// it has, it stays ready when the others go: it still serves what it holds.
 func (n *Node) readyErr() error {
 	if !n.ready.Load() {
 		return errors.New("the node is starting or stopping")
 	}
-	if len(n.cfg.Peers) > 0 && len(n.Live()) < 2 {
-		return fmt.Errorf("no member reached yet through peers %s", strings.Join(n.cfg.Peers, ", "))
+	if len(n.cfg.Peers) == 0 || n.joined.Load() {
+		return nil
 	}
-	return nil
+	if len(n.Live()) >= 2 {
+		n.joined.Store(true)
+		return nil
+	}
+	return fmt.Errorf("no member reached yet through peers %s", strings.Join(n.cfg.Peers, ", "))
 }
 
 // httpObjects is the node's object service as the gateway sees it: a put

@@ -46,6 +46,7 @@ type Node struct {
 
 	metrics *metrics.Metrics
 	http    *gateway.Server // nil when http_off
+	joined  atomic.Bool     // another member was seen live (readiness)
 
 	mu      sync.Mutex
 	started bool
