@@ -55,6 +55,10 @@ type Config struct {
 	Ready    func() error
 	Observer Observer       // default: nothing recorded
 	Logger   zerolog.Logger // default: silent
+	// S3, when set, serves the S3-compatible interface on the same
+	// listener: requests signed with SigV4, and any path the gateway does
+	// not serve itself.
+	S3 *S3Config
 }
 
 // Server is the HTTP listener and its handlers.
@@ -64,6 +68,7 @@ type Server struct {
 	ln   net.Listener
 	srv  *http.Server
 	pool bufpool.Pool // block buffers of the readers
+	s3   *s3Gateway   // nil without S3
 
 	ctx    context.Context // canceled by Close: ends every request
 	cancel context.CancelFunc
@@ -83,11 +88,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
+	s := &Server{cfg: cfg, log: cfg.Logger, served: make(chan struct{})}
+	if cfg.S3 != nil {
+		var err error
+		if s.s3, err = newS3(cfg.S3, cfg.Objects, cfg.Observer, cfg.Logger, &s.pool); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrListen, cfg.Listen, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, served: make(chan struct{})}
+	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return s.ctx },
@@ -138,8 +150,19 @@ func (s *Server) routes() http.Handler {
 			return
 		}
 		defer s.reqs.Done()
+		if s.s3 != nil && (isS3(r) || !ownPath(r.URL.Path)) {
+			s.s3.ServeHTTP(w, r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// ownPath reports the paths the gateway serves itself; with S3 on, the
+// others are S3's (so a bucket may be called "metrics" when the request is
+// signed).
+func ownPath(p string) bool {
+	return p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/ref" || strings.HasPrefix(p, "/ref/")
 }
 
 // enter registers a request unless Close began.

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +151,17 @@ func TestFailingSourceSpoilsNothingElse(t *testing.T) {
 		}
 	}
 	t.Fatalf("no members in the partial scrape: %d families", len(fams))
+}
+
+// docs/operations.md documents every metric.
+func TestDocsListEveryMetric(t *testing.T) {
+	b, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names {
+		if !strings.Contains(string(b), "`"+name+"`") && !strings.Contains(string(b), "`"+name+"`,") {
+			t.Errorf("docs/operations.md does not list %s", name)
+		}
+	}
 }

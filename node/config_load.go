@@ -186,6 +186,9 @@ func (c *Config) normaliseEndpoints() error {
 	if err != nil {
 		return fmt.Errorf("%w: pub_listen: %w (set pub_listen)", ErrConfig, err)
 	}
+	if err := c.checkS3(); err != nil {
+		return err
+	}
 	if !c.HTTPOff {
 		if c.HTTPListen, err = httpListen(c.HTTPListen, c.Listen); err != nil {
 			return fmt.Errorf("%w: http_listen: %w (set http_listen, or http_off)", ErrConfig, err)

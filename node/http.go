@@ -26,7 +26,7 @@ func (n *Node) startHTTP() error {
 		return nil
 	}
 	gw, err := gateway.New(gateway.Config{Listen: n.cfg.HTTPListen, Objects: httpObjects{n}, Metrics: n.metrics.Handler(),
-		Ready: n.readyErr, Observer: n.metrics, Logger: n.log.With().Str("component", "http").Logger()})
+		Ready: n.readyErr, Observer: n.metrics, Logger: n.log.With().Str("component", "http").Logger(), S3: n.s3Config()})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -143,4 +143,28 @@ func httpAddr(s string) (string, error) {
 		return "", fmt.Errorf("%q: port %q is not a number in 0..65535", s, port)
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// checkS3 wants both S3 keys or neither, and the HTTP interface they are
+// served on.
+func (c *Config) checkS3() error {
+	switch {
+	case (c.S3AccessKey == "") != (c.S3SecretKey == ""):
+		return fmt.Errorf("%w: s3_access_key and s3_secret_key go together: set both, or neither (no S3)", ErrConfig)
+	case c.S3AccessKey != "" && c.HTTPOff:
+		return fmt.Errorf("%w: s3_access_key is set but http_off: S3 is served on http_listen", ErrConfig)
+	}
+	return nil
+}
+
+// s3Config is the S3 interface when keys are configured: buckets and keys
+// in this node's memory.
+func (n *Node) s3Config() *gateway.S3Config {
+	if n.cfg.S3AccessKey == "" {
+		return nil
+	}
+	n.log.Info().Str("access_key", n.cfg.S3AccessKey).
+		Msg("S3 on http_listen: buckets and keys are kept in this node's memory (lost when it stops)")
+	return &gateway.S3Config{Namespace: gateway.NewMemoryNamespace(),
+		Credentials: []gateway.Credentials{{AccessKey: n.cfg.S3AccessKey, SecretKey: n.cfg.S3SecretKey}}}
 }
