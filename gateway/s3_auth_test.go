@@ -22,7 +22,7 @@ var botocoreSigned = []struct {
 	{"GET", "http://127.0.0.1:7702/bucket/dir%20x/%C3%A4%2Bb%3Dc.txt", map[string]string{
 		"Range": "bytes=0-9", "X-Amz-Date": "20261202T120000Z",
 		"X-Amz-Content-SHA256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-		"Authorization": "AWS4-HMAC-SHA256 Credential=AKTEST/20261202/eu-west-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=660f2e9b8fe45119ee3bd5436f2c5f6d74d612af0b84008d19f62f8f25a257da",
+		"Authorization":        "AWS4-HMAC-SHA256 Credential=AKTEST/20261202/eu-west-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=660f2e9b8fe45119ee3bd5436f2c5f6d74d612af0b84008d19f62f8f25a257da",
 	}, ""},
 	{"GET", "http://127.0.0.1:7702/bucket?list-type=2&prefix=a%2Fb%20c&encoding-type=url&max-keys=10", map[string]string{
 		"X-Amz-Date":           "20261202T120000Z",
@@ -85,7 +85,9 @@ func TestSigV4Refusals(t *testing.T) {
 	}{
 		{"skewed", time.Date(2026, 12, 2, 12, 16, 0, 0, time.UTC), nil, "", "RequestTimeTooSkewed"},
 		{"unknown key", time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC),
-			func(h map[string]string) { h["Authorization"] = strings.Replace(h["Authorization"], "AKTEST", "AKOTHER", 1) }, "", "InvalidAccessKeyId"},
+			func(h map[string]string) {
+				h["Authorization"] = strings.Replace(h["Authorization"], "AKTEST", "AKOTHER", 1)
+			}, "", "InvalidAccessKeyId"},
 		{"anonymous", time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC), func(h map[string]string) { delete(h, "Authorization") }, "", "AccessDenied"},
 		{"version 2", time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC),
 			func(h map[string]string) { h["Authorization"] = "AWS AKTEST:c2lnbmF0dXJl" }, "", "AuthorizationHeaderMalformed"},
