@@ -247,6 +247,19 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom is what http.ServeContent's copy of a body calls: from an
+// object's reader it writes whole blocks; anything else is copied.
+func (w *countingWriter) ReadFrom(src io.Reader) (int64, error) {
+	if lr, ok := src.(*io.LimitedReader); ok {
+		if or, ok := lr.R.(*objectReader); ok {
+			n, err := or.writeTo(w, lr.N)
+			lr.N -= n
+			return n, err
+		}
+	}
+	return io.Copy(struct{ io.Writer }{w}, src)
+}
+
 // length is the Content-Length announced, or -1.
 func (w *countingWriter) length() int64 {
 	n, err := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64)
