@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emerge-dev/emerge/internal/bufpool"
 	"github.com/rs/zerolog"
@@ -142,6 +143,12 @@ func (g *s3Gateway) routeObject(w *countingWriter, r *http.Request, sig *signatu
 	if sub := unsupportedSub(q); sub != "" {
 		return errNotImplemented("object subresource ?" + sub)
 	}
+	if len(key) > maxKey || !utf8.ValidString(key) {
+		return s3Err(http.StatusBadRequest, "KeyTooLongError", "a key is at most %d bytes of UTF-8", maxKey)
+	}
+	if metaSize(r.Header) > maxUserMeta {
+		return s3Err(http.StatusBadRequest, "MetadataTooLarge", "x-amz-meta-* headers hold more than %d bytes", maxUserMeta)
+	}
 	copySource := r.Header.Get("X-Amz-Copy-Source")
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -173,6 +180,27 @@ func (g *s3Gateway) routeObject(w *countingWriter, r *http.Request, sig *signatu
 		}
 	}
 	return s3Err(http.StatusMethodNotAllowed, "MethodNotAllowed", "%s on an object is not allowed here", r.Method)
+}
+
+// S3's limits on a key and on the user metadata of an object.
+const (
+	maxKey      = 1024
+	maxUserMeta = 2 << 10
+)
+
+// metaSize is the size of the x-amz-meta-* headers, names without the
+// prefix and values, as S3 counts it.
+func metaSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		if name, ok := strings.CutPrefix(k, "X-Amz-Meta-"); ok {
+			n += len(name)
+			for _, v := range vs {
+				n += len(v)
+			}
+		}
+	}
+	return n
 }
 
 // subresources S3 knows and this gateway does not serve: a request naming
