@@ -36,6 +36,19 @@ func TestGetThroughAnotherNode(t *testing.T) {
 	if v := value(t, nodes[0].Metrics().Registry(), "emerge_block_sent_bytes_total", "peer"); v == 0 {
 		t.Errorf("the holder reports no peer bytes sent")
 	}
+	// A who-has for a block only node 0 holds is answered, and timed.
+	ctx := nodetest.Context(t, 10*time.Second)
+	m, err := nodes[1].Files().Manifest(ctx, mustRef(t, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := value(t, nodes[1].Metrics().Registry(), "emerge_whohas_duration_seconds", "found")
+	if found, _ := nodes[1].Files().Locate(ctx, m.Blocks[:1], 5*time.Second); len(found[m.Blocks[0]]) == 0 {
+		t.Fatal("who-has found no holder")
+	}
+	if v := value(t, nodes[1].Metrics().Registry(), "emerge_whohas_duration_seconds", "found"); v != before+1 {
+		t.Errorf("who-has lookups found: %v, want %v", v, before+1)
+	}
 }
 
 // Closing a node cuts a GET being streamed and returns: the client sees
