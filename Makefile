@@ -29,7 +29,7 @@ help:
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
 	@echo "make test-python the Python client's tests against real nodes (python/)"
 	@echo "make bench-python  the Python client against the Go client (RUNS, SIZE_MIB, COUNT_ARRAYS)"
-	@echo "make bench-http  HTTP GET/PUT of 1 GiB against emerge get/put and raw TCP (SIZE_MIB, RUNS)"
+	@echo "make bench-http  HTTP GET/PUT of 1 GiB against emerge get/put and raw TCP, rclone to S3 against a local copy (SIZE_MIB, RUNS)"
 	@echo "make s3-deps     install the S3 clients the tests use (rclone, s3cmd, awscli, python3-boto3)"
 	@echo "make deps        install libzmq and pkg-config when missing (apt-get)"
 
