@@ -20,6 +20,9 @@ type Network interface {
 	// Alive reports whether a member is live and not suspect: transfers in
 	// flight to a member that is not are moved to another one at once.
 	Alive(id string) bool
+	// Members returns every member in the table with this node's view of
+	// its liveness (dead and left ones until they are pruned).
+	Members() []registry.Status
 	// Call sends one request to the rpc endpoint of a member.
 	Call(ctx context.Context, endpoint string, op rpc.Op, req rpc.Body, data [][]byte) (*rpc.Message, error)
 	// Publish broadcasts a message; it may be lost.
@@ -41,6 +44,8 @@ type network struct {
 func (n network) Self() registry.Member   { return n.reg.Self() }
 func (n network) Live() []registry.Member { return n.reg.Live() }
 
+func (n network) Members() []registry.Status { return n.reg.Members() }
+
 func (n network) Alive(id string) bool {
 	st, ok := n.reg.Get(id)
 	return ok && st.State == registry.StateAlive
@@ -58,6 +63,9 @@ type solo struct{ self registry.Member }
 func (s solo) Self() registry.Member   { return s.self }
 func (s solo) Live() []registry.Member { return []registry.Member{s.self} }
 func (s solo) Alive(id string) bool    { return id == s.self.ID }
+func (s solo) Members() []registry.Status {
+	return []registry.Status{{Member: s.self, State: registry.StateAlive}}
+}
 func (s solo) Call(ctx context.Context, ep string, op rpc.Op, req rpc.Body, data [][]byte) (*rpc.Message, error) {
 	return nil, rpc.Errorf(rpc.ErrUnreachable, "no peers")
 }

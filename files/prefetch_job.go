@@ -160,7 +160,7 @@ func (p *prefetcher) attempt(j *job, in *intent) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := s.store.CommitHeld(in.ref, m, store.UseOwner, blocks.Ref{}); err != nil {
+	if _, err := s.store.CommitHeld(in.ref, m, store.UseKept, blocks.Ref{}); err != nil {
 		return false, err
 	}
 	sw, mv, err := newSwarm(s, j, in, m)
@@ -173,7 +173,7 @@ func (p *prefetcher) attempt(j *job, in *intent) (bool, error) {
 	if err != nil {
 		return progressed, err
 	}
-	return true, s.store.Commit(in.ref, m, store.UseOwner)
+	return true, s.store.Commit(in.ref, m, store.UseKept)
 }
 
 func (j *job) finish(err error, now time.Time) {

@@ -84,7 +84,7 @@ func newSwarm(s *Service, j *job, in *intent, m *blocks.Manifest) (*swarm, *move
 		items[i] = mover.Item{ID: id, Size: sw.sizes[id] / int64(sw.count[id])}
 	}
 	j.progress(sw.held, sw.total, sw.bytes, m.Size)
-	cfg := s.moverConfig(sw, s.pullAs(in.ref, store.UseOwner), m.Replicas, 0)
+	cfg := s.moverConfig(sw, s.pullAs(in.ref, store.UseKept), m.Replicas, 0)
 	cfg.Check = haveEvery
 	mv, err := mover.New(cfg, items)
 	return sw, mv, err

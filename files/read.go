@@ -51,6 +51,8 @@ func (s *Service) remoteManifest(ctx context.Context, ref blocks.Ref) (*blocks.M
 		return m, err
 	}
 	found := s.whoHas(ctx, []blocks.ID{blocks.ID(ref)}, s.cfg.LocateTimeout, 1)
+	s.log.Debug().Str("ref", ref.Short()).Strs("guessed", guess).Strs("found", found[blocks.ID(ref)]).
+		Msg("manifest not at its placement owners; who-has")
 	if m, err := s.manifestFrom(ctx, ref, found[blocks.ID(ref)], tried); err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return m, err
 	}

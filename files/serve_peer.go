@@ -26,6 +26,11 @@ func (s *Service) Register(mux *rpc.Mux) {
 	mux.Handle(rpc.OpForget, s.serveForget)
 	mux.Handle(rpc.OpTombstones, s.serveTombstones)
 	mux.Handle(rpc.OpPrefetchList, s.servePrefetchList)
+	mux.Handle(rpc.OpHolds, s.serveHolds)
+	mux.Handle(rpc.OpRepairHint, s.serveRepairHint)
+	mux.Handle(rpc.OpRelease, s.serveRelease)
+	mux.Handle(rpc.OpHolders, s.serveHolders)
+	mux.Handle(rpc.OpHealth, s.serveHealth)
 }
 
 // HandleMessage applies a bus message about objects: who-has, delete, have

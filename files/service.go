@@ -34,9 +34,11 @@ type Config struct {
 	// announcements and a node resumes the prefetches it is a target of
 	// (default 5 s).
 	PrefetchAnnounce time.Duration
-	Metrics          Metrics          // what the service measures; default: nothing recorded
-	Logger           zerolog.Logger   // default: silent
-	Now              func() time.Time // default time.Now
+	// Repair and scrub (repair.go, scrub.go).
+	Repair  RepairConfig
+	Metrics Metrics          // what the service measures; default: nothing recorded
+	Logger  zerolog.Logger   // default: silent
+	Now     func() time.Time // default time.Now
 }
 
 func (c *Config) fill() error {
@@ -76,6 +78,9 @@ func (c *Config) fill() error {
 	if c.PrefetchAnnounce <= 0 {
 		c.PrefetchAnnounce = 5 * time.Second
 	}
+	if err := c.Repair.fill(); err != nil {
+		return err
+	}
 	if c.Net == nil {
 		c.Net = solo{self: registry.Member{ID: "local"}}
 	}
@@ -100,6 +105,7 @@ type Service struct {
 
 	// peer network
 	locs    *locations
+	answers answered
 	qmu     sync.Mutex
 	queries map[uint64]*query
 	queryID atomic.Uint64
@@ -107,6 +113,8 @@ type Service struct {
 	fetches map[blocks.Ref]*fetch
 	bgDone  bool // Close began: no new background work
 	pf      *prefetcher
+	heal    *healer
+	scrub   *scrubber
 
 	ctx    context.Context // canceled by Close: stops fetches and answers
 	cancel context.CancelFunc
@@ -124,10 +132,15 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, store: cfg.Store, net: cfg.Net, log: cfg.Logger, uploads: make(map[uint64]*Upload),
 		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{}), locs: newLocations(1 << 20),
 		queries: make(map[uint64]*query), fetches: make(map[blocks.Ref]*fetch)}
+	s.answers = answered{keep: cfg.LocateTimeout, m: map[answerKey]answer{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pf = newPrefetcher(s)
-	s.wg.Add(1)
+	s.heal = newHealer(s)
+	s.scrub = newScrubber(s)
+	s.wg.Add(3)
 	go s.janitor()
+	go func() { defer s.wg.Done(); s.heal.loop(s.ctx) }()
+	go func() { defer s.wg.Done(); s.scrub.loop(s.ctx) }()
 	return s, nil
 }
 
@@ -135,6 +148,7 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
+		s.cancel() // stops the repair and scrub loops too
 		s.wg.Wait()
 		s.mu.Lock()
 		s.closed = true

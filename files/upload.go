@@ -9,6 +9,7 @@ import (
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
+	"github.com/emerge-dev/emerge/rpc"
 )
 
 // PutOptions are the options of one put. Zero values take the service's
@@ -251,6 +252,9 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	u.mu.Lock()
 	copies := u.copies
 	u.mu.Unlock()
+	if copies < m.Replicas {
+		u.svc.heal.soon(time.Second) // members may be there to take the rest
+	}
 	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Int("copies", copies).Msg("object stored")
 	u.svc.cfg.Metrics.Put(time.Since(u.begun))
 	return Stored{Ref: ref, Manifest: m, Copies: copies}, nil
@@ -292,9 +296,51 @@ func (u *Upload) release(ids []blocks.ID) {
 	u.svc.store.Release(held...)
 }
 
-// Abort drops the upload; blocks no committed object uses are deleted.
+// Abort drops the upload; blocks no committed object uses are deleted,
+// here and at the members that received copies of them.
 func (u *Upload) Abort() {
 	if u.close() {
 		u.release(u.ids)
+		u.releaseHolders()
 	}
+}
+
+// releaseHolders tells the members that took copies of the upload's
+// blocks to drop them (their pending uses would otherwise wait an hour for
+// the sweep), in the background.
+func (u *Upload) releaseHolders() {
+	u.mu.Lock()
+	var ids []blocks.ID
+	for i, id := range u.ids {
+		if u.lens[i] != 0 {
+			ids = append(ids, id)
+		}
+	}
+	var holders []string
+	for h := range u.holders {
+		holders = append(holders, h)
+	}
+	u.mu.Unlock()
+	if len(ids) == 0 || len(holders) == 0 {
+		return
+	}
+	s := u.svc
+	s.goBG(func() {
+		for _, h := range holders {
+			mem, ok := s.member(h)
+			if !ok {
+				continue
+			}
+			for from := 0; from < len(ids); from += rpc.MaxIDs {
+				page := ids[from:min(from+rpc.MaxIDs, len(ids))]
+				ctx, cancel := context.WithTimeout(s.ctx, forgetTimeout)
+				_, err := s.net.Call(ctx, mem.RPC, rpc.OpRelease, &rpc.ReleaseReq{Key: u.pending[:], IDs: rpc.PackIDs(page)}, nil)
+				cancel()
+				if err != nil {
+					s.log.Debug().Err(err).Str("peer", h).Msg("aborted put: copies not released (the sweep drops them)")
+					break
+				}
+			}
+		}
+	})
 }

@@ -40,6 +40,15 @@ type Config struct {
 	LocateTimeout time.Duration `yaml:"locate_timeout" doc:"how long a get looks for the owners of missing blocks before answering not_found"`
 	FetchWindow   int           `yaml:"fetch_window" doc:"block requests kept in flight to each owner during a fetch"`
 
+	RepairDelay      time.Duration  `yaml:"repair_delay" doc:"how long a member must be gone before its copies are made again elsewhere; one back sooner costs no repair"`
+	RepairInterval   time.Duration  `yaml:"repair_interval" doc:"period of the repair pass when nothing triggers one sooner"`
+	RepairStreams    int            `yaml:"repair_streams" doc:"copies this node pushes at once for repair"`
+	RepairRate       units.ByteSize `yaml:"repair_rate" doc:"bytes per second this node pushes for repair, at most"`
+	RepairMaxDeadPct int            `yaml:"repair_max_dead_percent" doc:"when more than this percentage of the members is gone at once, repair waits (a partition, not a loss)"`
+	RepairOff        bool           `yaml:"repair_off" doc:"no repair passes: blocks under target stay so"`
+	ScrubInterval    time.Duration  `yaml:"scrub_interval" doc:"a full scrub pass (re-hash every stored block) takes about this long; negative disables"`
+	ScrubRate        units.ByteSize `yaml:"scrub_rate" doc:"bytes per second the scrub re-hashes, at most"`
+
 	ValueLogFileSize units.ByteSize `yaml:"value_log_file_size" doc:"Badger value-log file size; smaller files let deleted blocks be reclaimed sooner"`
 	MemTableSize     units.ByteSize `yaml:"memtable_size" doc:"Badger memtable size"`
 	BlockCacheSize   units.ByteSize `yaml:"block_cache_size" doc:"Badger block cache size"`
@@ -77,6 +86,13 @@ func DefaultConfig() Config {
 		DeadAfter:        10 * time.Second,
 		LocateTimeout:    10 * time.Second,
 		FetchWindow:      8,
+		RepairDelay:      5 * time.Minute,
+		RepairInterval:   10 * time.Minute,
+		RepairStreams:    4,
+		RepairRate:       64 << 20,
+		RepairMaxDeadPct: 50,
+		ScrubInterval:    7 * 24 * time.Hour,
+		ScrubRate:        32 << 20,
 		LogLevel:         "info",
 		LogFormat:        "auto",
 		Logger:           zerolog.Nop(),

@@ -150,6 +150,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: replicas %d outside 1..%d", ErrConfig, c.Replicas, blocks.MaxReplicas)
 	case c.MinReplicas < 1 || c.MinReplicas > c.Replicas:
 		return fmt.Errorf("%w: min_replicas %d outside 1..replicas (%d)", ErrConfig, c.MinReplicas, c.Replicas)
+	case c.RepairStreams < 1 || c.RepairMaxDeadPct < 1 || c.RepairMaxDeadPct > 100 || c.RepairDelay < 0:
+		return fmt.Errorf("%w: want repair_streams >= 1, repair_max_dead_percent in 1..100, repair_delay >= 0", ErrConfig)
 	case c.MaxInflight < 1:
 		return fmt.Errorf("%w: max_inflight must be positive", ErrConfig)
 	case c.Heartbeat <= 0 || c.SuspectAfter <= c.Heartbeat || c.DeadAfter <= c.SuspectAfter:

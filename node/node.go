@@ -41,8 +41,11 @@ type Node struct {
 	bus      pubsub.Bus
 	members  *membership.Service
 	handlers *rpc.Mux
-	shm      *hotTier    // nil when shm_off
-	ready    atomic.Bool // requests before Start finished get "unavailable"
+	shm      *hotTier // nil when shm_off
+	// quarantined relays the store's bad copies to the object service,
+	// holding those found at open until the service exists.
+	quarantined relay
+	ready       atomic.Bool // requests before Start finished get "unavailable"
 
 	metrics *metrics.Metrics
 	http    *gateway.Server // nil when http_off
@@ -94,7 +97,8 @@ func (n *Node) start(ctx context.Context) error {
 		Dir: filepath.Join(n.cfg.DataDir, "store"), SyncWrites: n.cfg.SyncWrites,
 		ValueLogFileSize: int64(n.cfg.ValueLogFileSize), MemTableSize: int64(n.cfg.MemTableSize),
 		BlockCacheSize: int64(n.cfg.BlockCacheSize), GCInterval: n.cfg.GCInterval,
-		Logger: n.log,
+		OnQuarantine: n.quarantined.tell,
+		Logger:       n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("node: open store in %s: %w", n.cfg.DataDir, err)
@@ -119,6 +123,10 @@ func (n *Node) start(ctx context.Context) error {
 		BlockSize: int(n.cfg.BlockSize),
 		Replicas:  n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
 		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat, Metrics: n.metrics,
+		Repair: files.RepairConfig{Delay: n.cfg.RepairDelay, Interval: n.cfg.RepairInterval,
+			Streams: n.cfg.RepairStreams, Rate: int64(n.cfg.RepairRate),
+			MaxDeadShare: float64(n.cfg.RepairMaxDeadPct) / 100, Off: n.cfg.RepairOff,
+			ScrubInterval: n.cfg.ScrubInterval, ScrubRate: int64(n.cfg.ScrubRate)},
 		Logger: n.log.With().Str("component", "files").Logger()})
 	if err != nil {
 		return err
@@ -126,6 +134,7 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startShm(); err != nil {
 		return err
 	}
+	n.quarantined.to(n.files.Quarantined)
 	n.register(n.handlers)
 	n.watchMetrics()
 	return n.startHTTP()

@@ -40,10 +40,8 @@ func (n *Node) onMessage(m pubsub.Message) {
 // onMemberEvent catches up with a member that joins or comes back, and
 // drops the connection to one removed.
 func (n *Node) onMemberEvent(e registry.Event) {
-	switch e.Kind {
-	case registry.EventJoin, registry.EventRejoin:
-		n.files.CatchUpLater(e.Member)
-	case registry.EventRemove:
+	n.files.MemberEvent(e)
+	if e.Kind == registry.EventRemove {
 		n.peers.drop(e.Member.RPC)
 	}
 }

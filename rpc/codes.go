@@ -35,6 +35,13 @@ const (
 	OpTombstones  Op = 21 // tombstones newer than a time, for a node catching up
 	OpLocate      Op = 22 // which members hold which blocks of an object (diagnostics)
 
+	// Self-healing (ops_repair.go).
+	OpHolds      Op = 23 // node to node: how the answering node holds each of some blocks (repair census)
+	OpRepairHint Op = 24 // node to node: these blocks lost a copy here; the receiver should look at them
+	OpRelease    Op = 25 // node to node: drop the copies pushed under a pending key (an aborted put)
+	OpHolders    Op = 26 // the live members holding each block of an object, copies per block
+	OpHealth     Op = 27 // the answering node's repair and scrub state
+
 	// Shared memory (same machine only).
 	OpShmGet    Op = 30 // make an object hot; reply with its file name
 	OpShmCreate Op = 31 // an upload file of a given size for a local put
@@ -56,6 +63,7 @@ var opNames = map[Op]string{
 	OpJoin: "join", OpRegistry: "registry", OpMembers: "members", OpIHave: "ihave", OpPutBlocks: "put_blocks",
 	OpGetBlocks: "get_blocks", OpGetManifest: "get_manifest", OpPutManifest: "put_manifest", OpForget: "forget",
 	OpTombstones: "tombstones", OpLocate: "locate",
+	OpHolds: "holds", OpRepairHint: "repair_hint", OpRelease: "release", OpHolders: "holders", OpHealth: "health",
 	OpShmGet: "shm_get", OpShmCreate: "shm_create", OpShmSeal: "shm_seal", OpShmAbort: "shm_abort", OpShmClose: "shm_close",
 	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status", OpPrefetchList: "prefetch_list",
 }

@@ -27,10 +27,17 @@ type Config struct {
 	// the block, or a push. It returns nil once the copy landed. Required.
 	Transfer func(ctx context.Context, peer string, id blocks.ID) error
 	// Alive reports whether peer is a member in good standing. Transfers in
-	// flight to a peer that is not are canceled and moved to another
-	// candidate; a peer that is not alive is not given new ones. Default:
-	// every peer is alive.
+	// flight to a peer that is not, and that has completed none for Stall,
+	// are canceled and moved to another candidate; a peer that is not alive
+	// gets new transfers only when no alive candidate of its tier is
+	// usable. Default: every peer is alive.
 	Alive func(peer string) bool
+	// Stall is how long a peer that is not alive may go without completing
+	// a transfer before its transfers are moved on (default 1 s). A member
+	// the registry suspects only because this node heard it late (a busy
+	// node hears heartbeats late) keeps completing transfers and keeps
+	// them; a frozen one completes none.
+	Stall time.Duration
 	// Locate looks for holders of blocks no candidate is left for (a
 	// who-has), waiting at most wait. Nil: such blocks are stuck at once.
 	Locate func(ctx context.Context, ids []blocks.ID, wait time.Duration) map[blocks.ID][]string
@@ -88,6 +95,9 @@ func (c *Config) fill() error {
 	if c.Check <= 0 {
 		c.Check = 50 * time.Millisecond
 	}
+	if c.Stall <= 0 {
+		c.Stall = time.Second
+	}
 	return nil
 }
 
@@ -141,6 +151,7 @@ type block struct {
 
 type peer struct {
 	inflight int
+	quiet    time.Time // since when no transfer with the peer completed (while some were in flight)
 	dead     bool
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -305,7 +316,7 @@ func (m *Mover) merge(found map[blocks.ID][]string) {
 func (m *Mover) check() error {
 	m.alive = nil
 	for name, p := range m.peers {
-		if p.inflight > 0 && !p.dead && !m.isAlive(name) {
+		if p.inflight > 0 && !p.dead && time.Since(p.quiet) > m.cfg.Stall && !m.isAlive(name) {
 			m.cfg.Logger.Debug().Str("peer", name).Int("inflight", p.inflight).Msg("peer not alive: moving its blocks on")
 			m.kill(p)
 		}

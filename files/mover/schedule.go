@@ -58,23 +58,36 @@ func (m *Mover) pick(b *block) (peer string, ok, none bool) {
 	cands := m.candidates(b)
 	for i := 0; i < len(cands); {
 		tier := cands[i].Tier
-		window := m.cfg.Policy.Window(tier)
-		usable, load := false, -1
-		for ; i < len(cands) && cands[i].Tier == tier; i++ {
-			c := cands[i].Peer
-			if !m.usable(b, c) {
-				continue
-			}
-			usable = true
-			if l := m.load(c); l < window && (load < 0 || l < load) {
-				peer, load = c, l
+		j := i
+		for j < len(cands) && cands[j].Tier == tier {
+			j++
+		}
+		// Alive candidates first; those not alive only when no alive one
+		// is usable, as a tier of their own.
+		for _, alive := range []bool{true, false} {
+			if peer, ok, usable := m.pickIn(b, cands[i:j], m.cfg.Policy.Window(tier), alive); usable {
+				return peer, ok, false
 			}
 		}
-		if usable {
-			return peer, load >= 0, false
-		}
+		i = j
 	}
 	return "", false, true
+}
+
+// pickIn picks the least loaded usable candidate with room among cands
+// whose liveness is alive; usable reports whether any is usable at all.
+func (m *Mover) pickIn(b *block, cands []Candidate, window int, alive bool) (peer string, ok, usable bool) {
+	load := -1
+	for _, c := range cands {
+		if !m.usable(b, c.Peer) || m.isAlive(c.Peer) != alive {
+			continue
+		}
+		usable = true
+		if l := m.load(c.Peer); l < window && (load < 0 || l < load) {
+			peer, load = c.Peer, l
+		}
+	}
+	return peer, load >= 0, usable
 }
 
 // candidates returns the policy's candidates for b plus the holders a
@@ -90,15 +103,13 @@ func (m *Mover) candidates(b *block) []Candidate {
 	return cands
 }
 
-// usable reports whether a copy of b may go to peer now.
+// usable reports whether a copy of b may go to peer.
 func (m *Mover) usable(b *block, peer string) bool {
 	if b.taken[peer] || b.tried[peer] {
 		return false
 	}
-	if p := m.peers[peer]; p != nil && p.dead {
-		return false
-	}
-	return m.isAlive(peer)
+	p := m.peers[peer]
+	return p == nil || !p.dead
 }
 
 // isAlive asks Alive at most once per peer per scheduling pass.
@@ -132,6 +143,9 @@ func (m *Mover) start(ctx context.Context, b *block, name string) {
 		p.ctx, p.cancel = context.WithCancel(ctx)
 		m.peers[name] = p
 	}
+	if p.inflight == 0 {
+		p.quiet = time.Now()
+	}
 	p.inflight++
 	b.inflight++
 	b.taken[name] = true
@@ -151,6 +165,7 @@ func (m *Mover) start(ctx context.Context, b *block, name string) {
 func (m *Mover) finish(ctx context.Context, r result) {
 	b, p := r.b, m.peers[r.peer]
 	p.inflight--
+	p.quiet = time.Now()
 	b.inflight--
 	m.inflight--
 	if r.err == nil {

@@ -13,9 +13,11 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/internal/virtnet"
@@ -39,9 +41,13 @@ type Options struct {
 	BlockSize int
 	// Replicas is the default target of puts (default 2).
 	Replicas int
-	// Heartbeat (default 100 ms); suspect after 4, dead after 10 heartbeats.
+	// Heartbeat (default 200 ms); a member is suspect after 10 heartbeats
+	// unheard, dead after 25. A hundred nodes share two cores here, so
+	// heartbeats are late whenever the nodes work: shorter timers make
+	// members flap between suspect and alive.
 	Heartbeat time.Duration
-	// LocateTimeout of the object service (default 2 s).
+	// LocateTimeout of the object service (default 20 s: twice a node's, as
+	// a hundred nodes on two cores answer slowly when the machine is busy).
 	LocateTimeout time.Duration
 	// Files adjusts node i's object service config.
 	Files func(i int, c *files.Config)
@@ -57,10 +63,10 @@ func (o *Options) fill() {
 		o.Replicas = 2
 	}
 	if o.Heartbeat == 0 {
-		o.Heartbeat = 100 * time.Millisecond
+		o.Heartbeat = 200 * time.Millisecond
 	}
 	if o.LocateTimeout == 0 {
-		o.LocateTimeout = 2 * time.Second
+		o.LocateTimeout = 20 * time.Second
 	}
 }
 
@@ -154,7 +160,8 @@ func (c *Cluster) Start(i int) {
 		return
 	}
 	mux := rpc.NewMux()
-	host, err := c.Net.Attach(n.Name, mux)
+	g := &gate{mux: mux}
+	host, err := c.Net.Attach(n.Name, g)
 	if err != nil {
 		c.T.Fatal(err)
 	}
@@ -167,14 +174,10 @@ func (c *Cluster) Start(i int) {
 	self := registry.Member{ID: n.Name, RPC: host.Endpoint(), Pub: host.Bus().Endpoint(), Host: "vhost-" + n.Name,
 		Incarnation: 1}
 	var fs *files.Service
-	mem, err := membership.New(membership.Config{Self: self, Heartbeat: hb, SuspectAfter: 4 * hb, DeadAfter: 10 * hb,
+	mem, err := membership.New(membership.Config{Self: self, Heartbeat: hb, SuspectAfter: 10 * hb, DeadAfter: 25 * hb,
 		Seeds: seeds, Bus: host.Bus(), Caller: host, Meta: n.Store, Logger: log,
 		OnMessage: func(m pubsub.Message) { fs.HandleMessage(m) },
-		OnEvent: func(e registry.Event) {
-			if e.Kind == registry.EventJoin || e.Kind == registry.EventRejoin {
-				fs.CatchUpLater(e.Member)
-			}
-		}})
+		OnEvent:   func(e registry.Event) { fs.MemberEvent(e) }})
 	if err != nil {
 		c.T.Fatal(err)
 	}
@@ -189,6 +192,7 @@ func (c *Cluster) Start(i int) {
 	}
 	mem.Register(mux)
 	fs.Register(mux)
+	g.ready.Store(true)
 	n.Members, n.Files, n.Host, n.up = mem, fs, host, true
 	mem.Start(context.Background())
 }
@@ -257,4 +261,49 @@ func (c *Cluster) close() {
 		}
 		n.Store.Close()
 	}
+}
+
+// JoinGroup puts node i in group g, as `emerge group join` does: the
+// record changes, the heartbeat spreads it, the object service looks for
+// prefetches that now target the node.
+func (c *Cluster) JoinGroup(i int, g string) {
+	n := c.Nodes[i]
+	if _, err := n.Registry().JoinGroup(g); err != nil {
+		c.T.Fatal(err)
+	}
+	n.Members.Heartbeat()
+	n.Files.GroupsChanged()
+}
+
+// Holders returns the running nodes that store every block of ids.
+func (c *Cluster) Holders(ids ...blocks.ID) []*Node {
+	var out []*Node
+	for _, n := range c.Live() {
+		has, err := n.Store.HasBlocks(ids)
+		if err != nil {
+			continue
+		}
+		all := true
+		for _, h := range has {
+			all = all && h
+		}
+		if all {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// gate answers "unavailable" until the node's handlers are registered, as
+// a node does until it has started.
+type gate struct {
+	ready atomic.Bool
+	mux   *rpc.Mux
+}
+
+func (g *gate) Serve(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	if !g.ready.Load() {
+		return nil, rpc.Errorf(rpc.ErrUnavailable, "starting")
+	}
+	return g.mux.Serve(ctx, m)
 }
