@@ -7,9 +7,9 @@ import "time"
 // Config.Metrics records nothing. Every method is called on the goroutine
 // that did the work, so it must be cheap and safe for concurrent use.
 //
-// To report something new (repair, scrub, blocks under target), add the
-// method here and to nopMetrics; package metrics already implements
-// Repaired, Scrubbed and UnderTarget.
+// What repair and scrub keep count of themselves (Health) is read at
+// scrape time; to report a new event, add a method here and to
+// nopMetrics, and implement it in package metrics.
 type Metrics interface {
 	// PeerSent counts block bytes sent to another member (get_blocks
 	// answers and put pushes).
@@ -26,6 +26,11 @@ type Metrics interface {
 	// WhoHas is the time a who-has took: to its first answer when found,
 	// else until it gave up.
 	WhoHas(d time.Duration, found bool)
+	// RepairFailed counts a block repair gave up on.
+	RepairFailed()
+	// Scrubbed counts the bytes of a batch scrub re-hashed and the bad
+	// copies it found in it.
+	Scrubbed(bytes int64, bad int)
 }
 
 type nopMetrics struct{}
@@ -35,6 +40,8 @@ func (nopMetrics) PeerReceived(int)           {}
 func (nopMetrics) Put(time.Duration)          {}
 func (nopMetrics) Fetch(time.Duration)        {}
 func (nopMetrics) WhoHas(time.Duration, bool) {}
+func (nopMetrics) RepairFailed()              {}
+func (nopMetrics) Scrubbed(int64, int)        {}
 
 // PrefetchJobs counts this node's prefetch jobs (as a target) by state:
 // running, done or failed.

@@ -72,6 +72,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`emerge_put_duration_seconds_count 1`,
 		`emerge_get_duration_seconds_count 1`,
 		`emerge_http_requests_total{api="ref",code="2xx"} 2`,
+		`emerge_repair_copies_total 0`, `emerge_scrub_blocks_total`, `emerge_corrupt_copies_total 0`,
 		`go_goroutines`, `process_resident_memory_bytes`,
 	} {
 		if !bytes.Contains(b, []byte(want)) {

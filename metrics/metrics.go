@@ -3,7 +3,6 @@ package metrics
 import (
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emerge-dev/emerge/rpc"
@@ -37,10 +36,8 @@ type Metrics struct {
 	whoHasFound     prometheus.Observer
 	whoHasNone      prometheus.Observer
 
-	repairBytes, repairErrors prometheus.Counter
-	scrubBytes, scrubErrors   prometheus.Counter
-	underTarget               atomic.Int64
-	underTargetSet            atomic.Bool
+	repairErrors            prometheus.Counter
+	scrubBytes, scrubErrors prometheus.Counter
 
 	http *prometheus.CounterVec
 }
@@ -101,10 +98,9 @@ func (m *Metrics) newDurations() {
 }
 
 func (m *Metrics) newHealing() {
-	m.repairBytes = m.counter("emerge_repair_bytes_total", "Block bytes copied by repair to restore replicas.")
-	m.repairErrors = m.counter("emerge_repair_errors_total", "Repairs of a block that failed.")
-	m.scrubBytes = m.counter("emerge_scrub_bytes_total", "Block bytes read back and verified by scrub.")
-	m.scrubErrors = m.counter("emerge_scrub_errors_total", "Blocks scrub found unreadable or corrupt.")
+	m.repairErrors = m.counter("emerge_repair_errors_total", "Blocks repair gave up on: no member could take a copy.")
+	m.scrubBytes = m.counter("emerge_scrub_bytes_total", "Block bytes scrub read back and re-hashed.")
+	m.scrubErrors = m.counter("emerge_scrub_errors_total", "Bad copies scrub found (and the store quarantined).")
 }
 
 func (m *Metrics) counter(name, help string) prometheus.Counter {
@@ -171,26 +167,14 @@ func (m *Metrics) WhoHas(d time.Duration, found bool) {
 	m.whoHasNone.Observe(d.Seconds())
 }
 
-// Repaired counts the bytes of one block repair, or its failure.
-func (m *Metrics) Repaired(bytes int64, err error) { count(m.repairBytes, m.repairErrors, bytes, err) }
+// RepairFailed counts a block repair gave up on (files.Metrics).
+func (m *Metrics) RepairFailed() { m.repairErrors.Inc() }
 
-// Scrubbed counts the bytes of one block scrubbed, or a block found bad.
-func (m *Metrics) Scrubbed(bytes int64, err error) { count(m.scrubBytes, m.scrubErrors, bytes, err) }
-
-func count(bytes, errs prometheus.Counter, n int64, err error) {
-	if err != nil {
-		errs.Inc()
-		return
-	}
-	bytes.Add(float64(n))
-}
-
-// UnderTarget sets the number of blocks this node holds with fewer copies
-// than their target. emerge_blocks_under_target appears from the first
-// report on: before it, nothing counts them.
-func (m *Metrics) UnderTarget(n int) {
-	m.underTarget.Store(int64(n))
-	m.underTargetSet.Store(true)
+// Scrubbed counts the bytes of a batch of blocks scrub re-hashed and the
+// bad copies it found among them (files.Metrics).
+func (m *Metrics) Scrubbed(bytes int64, bad int) {
+	m.scrubBytes.Add(float64(bytes))
+	m.scrubErrors.Add(float64(bad))
 }
 
 // HTTP counts an HTTP request answered by api (ref, s3, metrics, health)

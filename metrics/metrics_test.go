@@ -25,6 +25,9 @@ func sources() metrics.Sources {
 		Prefetch: func() map[string]int { return map[string]int{"running": 1, "done": 2, "failed": 0} },
 		RPC:      func() metrics.RPC { return metrics.RPC{Busy: 1, BadRequests: 2} },
 		Uploads:  func() int { return 1 },
+		Healing: func() metrics.Healing {
+			return metrics.Healing{Passed: true, BlocksUnder: 3, ObjectsUnder: 1, RepairedCopies: 2, RepairedBytes: 2 << 20}
+		},
 	}
 }
 
@@ -41,10 +44,8 @@ func exercise(m *metrics.Metrics) {
 	m.Fetch(time.Second)
 	m.WhoHas(time.Millisecond, true)
 	m.WhoHas(time.Second, false)
-	m.Repaired(1<<20, nil)
-	m.Repaired(0, errors.New("no live member"))
-	m.Scrubbed(1<<20, nil)
-	m.UnderTarget(7)
+	m.RepairFailed()
+	m.Scrubbed(1<<20, 1)
 	m.HTTP("ref", 206)
 }
 
@@ -84,8 +85,10 @@ var Names = []string{
 	"emerge_rpc_requests_total", "emerge_rpc_request_duration_seconds", "emerge_rpc_rejected_total",
 	"emerge_rpc_replies_dropped_total", "emerge_block_sent_bytes_total", "emerge_block_received_bytes_total",
 	"emerge_put_duration_seconds", "emerge_get_duration_seconds", "emerge_fetch_duration_seconds",
-	"emerge_whohas_duration_seconds", "emerge_members", "emerge_blocks_under_target", "emerge_repair_bytes_total",
-	"emerge_repair_errors_total", "emerge_scrub_bytes_total", "emerge_scrub_errors_total", "emerge_shm_capacity_bytes",
+	"emerge_whohas_duration_seconds", "emerge_members", "emerge_objects_under_target", "emerge_blocks_under_target",
+	"emerge_blocks_over_target", "emerge_repair_queue_blocks", "emerge_repair_copies_total", "emerge_repair_bytes_total",
+	"emerge_repair_errors_total", "emerge_trimmed_copies_total", "emerge_scrub_passes_total", "emerge_scrub_blocks_total",
+	"emerge_scrub_bytes_total", "emerge_scrub_errors_total", "emerge_corrupt_copies_total", "emerge_shm_capacity_bytes",
 	"emerge_shm_used_bytes", "emerge_shm_objects", "emerge_shm_evictions_total", "emerge_shm_gets_total",
 	"emerge_shm_puts_total", "emerge_disk_used_bytes", "emerge_store_objects", "emerge_store_blocks",
 	"emerge_store_block_bytes", "emerge_uploads_open", "emerge_prefetch_jobs", "emerge_http_requests_total",
@@ -111,7 +114,7 @@ emerge_block_sent_bytes_total{remote="peer"} 30
 # TYPE emerge_rpc_requests_total counter
 emerge_rpc_requests_total{op="get_object",status="ok"} 1
 emerge_rpc_requests_total{op="unknown",status="unknown"} 1
-# HELP emerge_repair_errors_total Repairs of a block that failed.
+# HELP emerge_repair_errors_total Blocks repair gave up on: no member could take a copy.
 # TYPE emerge_repair_errors_total counter
 emerge_repair_errors_total 1
 `
@@ -122,16 +125,21 @@ emerge_repair_errors_total 1
 	}
 }
 
-// Blocks under target appear only once something counts them.
-func TestUnderTargetOnlyOnceReported(t *testing.T) {
+// Blocks under target appear only once a repair pass has counted them;
+// the repair counters are there from the start.
+func TestUnderTargetOnlyAfterAPass(t *testing.T) {
 	m := metrics.New()
-	m.Watch(metrics.Sources{})
+	var h metrics.Healing
+	m.Watch(metrics.Sources{Healing: func() metrics.Healing { return h }})
 	if c, _ := testutil.GatherAndCount(m.Registry(), "emerge_blocks_under_target"); c != 0 {
-		t.Fatalf("%d series before any report", c)
+		t.Fatalf("%d series before any pass", c)
 	}
-	m.UnderTarget(0)
+	if c, _ := testutil.GatherAndCount(m.Registry(), "emerge_repair_bytes_total"); c != 1 {
+		t.Fatalf("repair bytes: %d series", c)
+	}
+	h.Passed = true
 	if c, _ := testutil.GatherAndCount(m.Registry(), "emerge_blocks_under_target"); c != 1 {
-		t.Fatalf("%d series after a report", c)
+		t.Fatalf("%d series after a pass", c)
 	}
 }
 

@@ -19,7 +19,16 @@ func (n *Node) watchMetrics() {
 		Prefetch: n.files.PrefetchJobs,
 		RPC:      n.rpcMetrics,
 		Uploads:  n.files.Uploads,
+		Healing:  n.healing,
 	})
+}
+
+// healing is the repair and scrub counters of the object service.
+func (n *Node) healing() metrics.Healing {
+	h := n.files.Health()
+	return metrics.Healing{Passed: h.LastPass != 0, ObjectsUnder: h.ObjectsUnder, BlocksUnder: h.BlocksUnder,
+		BlocksOver: h.BlocksOver, Queue: h.RepairQueue, RepairedCopies: h.RepairedCopies, RepairedBytes: h.RepairedBytes,
+		Trimmed: h.TrimmedCopies, ScrubPasses: h.ScrubPasses, ScrubBlocks: h.ScrubChecked, CorruptCopies: h.Corrupt}
 }
 
 func (n *Node) membersByState() map[string]int {
