@@ -8,12 +8,13 @@ DATE     ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT
 LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages with concurrency: `make test` runs these under the race detector.
-RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./node/... ./client/... ./internal/...
+RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./node/... ./client/... ./internal/... \
+	./gateway/... ./metrics/...
 
 export CGO_ENABLED := 1
 
 .PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch fuzz demo run clean \
-	python-deps test-python bench-python
+	python-deps test-python bench-python s3-deps bench-http
 
 all: build
 
@@ -28,6 +29,8 @@ help:
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
 	@echo "make test-python the Python client's tests against real nodes (python/)"
 	@echo "make bench-python  the Python client against the Go client (RUNS, SIZE_MIB, COUNT_ARRAYS)"
+	@echo "make bench-http  HTTP GET/PUT of 1 GiB against emerge get/put and raw TCP, rclone to S3 against a local copy (SIZE_MIB, RUNS)"
+	@echo "make s3-deps     install the S3 clients the tests use (rclone, s3cmd, awscli, python3-boto3)"
 	@echo "make deps        install libzmq and pkg-config when missing (apt-get)"
 
 # libzmq is the one system dependency (pebbe/zmq4 links it through cgo).
@@ -44,7 +47,7 @@ vet: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test: vet build python-deps
+test: vet build python-deps s3-deps
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	$(MAKE) --no-print-directory test-python
@@ -78,6 +81,32 @@ test-python: build python-deps
 
 bench-python: build python-deps
 	cd python && EMERGE_BIN=$(CURDIR)/$(BIN) $(PYTHON) bench/bench_python.py
+
+# The S3 gateway's tests run rclone, s3cmd, awscli and boto3 (Debian's
+# packages) against a real node. Each missing one is installed; one apt
+# cannot install is skipped by the tests, which say so.
+S3_DEBS := rclone s3cmd awscli python3-boto3
+
+s3-deps:
+	@missing=""; \
+	for p in $(S3_DEBS); do \
+		case $$p in \
+		python3-boto3) $(PYTHON) -c 'import boto3' 2>/dev/null || missing="$$missing $$p" ;; \
+		awscli) [ -x /usr/bin/aws ] || missing="$$missing $$p" ;; \
+		*) [ -x /usr/bin/$$p ] || missing="$$missing $$p" ;; \
+		esac; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		$(SUDO) apt-get update -q >/dev/null 2>&1 || true; \
+		for p in $$missing; do \
+			$(SUDO) apt-get install -y -q $$p >/dev/null 2>&1 || \
+				echo "s3-deps: apt-get could not install $$p: the S3 tests skip it"; \
+		done; \
+	fi
+
+bench-http: build
+	bash bench/http.sh
 
 fuzz: deps
 	bash scripts/fuzz.sh $${FUZZTIME:-30s}

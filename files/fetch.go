@@ -206,9 +206,13 @@ func (f *fetch) ended() bool {
 func (f *fetch) run() {
 	defer close(f.end)
 	defer f.cancel()
+	start := time.Now()
 	err := f.mv.Run(f.ctx)
 	if err == nil {
 		err = f.svc.store.Commit(f.ref, f.m, store.UseCache)
+	}
+	if err == nil {
+		f.svc.cfg.Metrics.Fetch(time.Since(start))
 	}
 	if err != nil {
 		f.fail(err)
@@ -263,6 +267,7 @@ func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, 
 	if err := blocks.Verify(id, m.Data[0]); err != nil {
 		return err
 	}
+	s.cfg.Metrics.PeerReceived(len(m.Data[0]))
 	s.locs.add(id, owner)
 	return s.keep(ref, []blocks.ID{id}, m.Data[:1], use)
 }

@@ -99,6 +99,7 @@ func (s *Service) ask(ctx context.Context, ids []blocks.ID, wait time.Duration, 
 	for _, id := range ids {
 		q.want[id] = true
 	}
+	defer s.observeWhoHas(q, time.Now())
 	reqID := s.queryID.Add(1)
 	s.qmu.Lock()
 	s.queries[reqID] = q

@@ -68,6 +68,7 @@ func (p *repairPolicy) Landed(id blocks.ID, peer string) {
 }
 
 func (p *repairPolicy) Abandoned(id blocks.ID, landed int, err error) {
+	p.h.s.cfg.Metrics.RepairFailed()
 	p.h.s.log.Warn().Str("block", id.Short()).Int("copies_made", landed).Err(err).
 		Msg("repair gave up on a block: no member could take it")
 }

@@ -125,6 +125,9 @@ func (s *Service) pushAs(ctx context.Context, key blocks.Ref, id blocks.ID, data
 	defer cancel()
 	req := &rpc.PutBlocksReq{Key: key[:], IDs: rpc.PackIDs([]blocks.ID{id}), Repair: repair}
 	_, err := s.net.Call(ctx, m.RPC, rpc.OpPutBlocks, req, [][]byte{data})
+	if err == nil {
+		s.cfg.Metrics.PeerSent(len(data))
+	}
 	return err
 }
 

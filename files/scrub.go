@@ -55,6 +55,7 @@ func (sc *scrubber) loop(ctx context.Context) {
 			continue
 		}
 		sc.checked.Add(int64(b.Checked))
+		sc.s.cfg.Metrics.Scrubbed(b.Bytes, b.Bad)
 		cursor = b.Next
 		if b.Done {
 			cursor = blocks.ID{}

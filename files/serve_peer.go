@@ -80,6 +80,7 @@ func (s *Service) servePutBlocks(ctx context.Context, m *rpc.Message) (*rpc.Repl
 	if req.Repair {
 		s.heal.received(ids)
 	}
+	s.cfg.Metrics.PeerReceived(frameBytes(m.Data))
 	return nil, nil
 }
 
@@ -149,6 +150,7 @@ func (s *Service) serveGetBlocks(ctx context.Context, m *rpc.Message) (*rpc.Repl
 		rep.Missing = rpc.PackIDs(missing)
 	}
 	s.pf.served.Add(size)
+	s.cfg.Metrics.PeerSent(int(size))
 	return &rpc.Reply{Body: rep, Data: data, Done: func() { s.releaseAll(bufs) }}, nil
 }
 

@@ -35,9 +35,10 @@ type Config struct {
 	// (default 5 s).
 	PrefetchAnnounce time.Duration
 	// Repair and scrub (repair.go, scrub.go).
-	Repair RepairConfig
-	Logger zerolog.Logger   // default: silent
-	Now    func() time.Time // default time.Now
+	Repair  RepairConfig
+	Metrics Metrics          // what the service measures; default: nothing recorded
+	Logger  zerolog.Logger   // default: silent
+	Now     func() time.Time // default time.Now
 }
 
 func (c *Config) fill() error {
@@ -82,6 +83,9 @@ func (c *Config) fill() error {
 	}
 	if c.Net == nil {
 		c.Net = solo{self: registry.Member{ID: "local"}}
+	}
+	if c.Metrics == nil {
+		c.Metrics = nopMetrics{}
 	}
 	return nil
 }

@@ -64,6 +64,7 @@ type Upload struct {
 	opts    PutOptions
 	pending blocks.Ref   // key replicas hold the blocks under until the ref is known
 	last    atomic.Int64 // unix nanoseconds of the last activity
+	begun   time.Time    // for the put duration metric
 
 	writes sync.WaitGroup // Write calls in flight
 
@@ -91,7 +92,7 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	}
 	s.nextID++
 	u := &Upload{id: s.nextID, svc: s, opts: opts, pending: newPendingKey(), holders: map[string]bool{},
-		held: map[int][]string{}}
+		held: map[int][]string{}, begun: time.Now()}
 	u.touch()
 	s.uploads[u.id] = u
 	return u, nil
@@ -291,6 +292,7 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 		u.svc.heal.soon(time.Second) // members may be there to take the rest
 	}
 	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Int("copies", copies).Msg("object stored")
+	u.svc.cfg.Metrics.Put(time.Since(u.begun))
 	return Stored{Ref: ref, Manifest: m, Copies: copies}, nil
 }
 

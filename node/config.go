@@ -27,6 +27,10 @@ type Config struct {
 	ShmOff      bool           `yaml:"shm_off" doc:"no shared memory: local clients stream like remote ones"`
 
 	PubListen     string        `yaml:"pub_listen" doc:"broadcast endpoint the node binds (ZeroMQ PUB), tcp://host:port or host:port; empty: the port after listen's (port * stays *)"`
+	HTTPListen    string        `yaml:"http_listen" doc:"HTTP endpoint (metrics, health checks, objects by ref), host:port; empty: listen's host (127.0.0.1 when listen binds every interface) on the port two after listen's (port * stays *: a free one)"`
+	HTTPOff       bool          `yaml:"http_off" doc:"no HTTP endpoint: no metrics, health checks or HTTP access to objects"`
+	S3AccessKey   string        `yaml:"s3_access_key" doc:"with s3_secret_key: serve the S3-compatible interface on http_listen to requests signed (SigV4) with this key; empty: no S3"`
+	S3SecretKey   string        `yaml:"s3_secret_key" doc:"the secret of s3_access_key (prefer EMERGE_S3_SECRET_KEY or a file readable by the node's user only)"`
 	AdvertiseHost string        `yaml:"advertise_host" doc:"host other members use to reach this node's rpc and pub endpoints; default: the bound host, or the hostname when bound to all interfaces"`
 	Peers         []string      `yaml:"peers" doc:"rpc endpoints (tcp://host:port or host:port) of members to join through, comma-separated in env and flags; empty: start alone, or rejoin the members remembered in the data dir"`
 	Groups        []string      `yaml:"groups" doc:"groups this node belongs to (comma-separated in env and flags), e.g. actor"`

@@ -170,8 +170,8 @@ func (c *Config) validate() error {
 }
 
 // normaliseEndpoints turns host:port into tcp://host:port in listen,
-// pub_listen and peers, and derives pub_listen from listen when it is not
-// set.
+// pub_listen and peers, and derives pub_listen and http_listen from listen
+// when they are not set.
 func (c *Config) normaliseEndpoints() error {
 	var err error
 	if c.Listen, err = endpoint.Listen(c.Listen); err != nil {
@@ -187,6 +187,14 @@ func (c *Config) normaliseEndpoints() error {
 	}
 	if err != nil {
 		return fmt.Errorf("%w: pub_listen: %w (set pub_listen)", ErrConfig, err)
+	}
+	if err := c.checkS3(); err != nil {
+		return err
+	}
+	if !c.HTTPOff {
+		if c.HTTPListen, err = httpListen(c.HTTPListen, c.Listen); err != nil {
+			return fmt.Errorf("%w: http_listen: %w (set http_listen, or http_off)", ErrConfig, err)
+		}
 	}
 	peers := make([]string, len(c.Peers)) // not in place: the caller's config shares the array
 	for i, p := range c.Peers {

@@ -62,6 +62,7 @@ func (n *Node) getObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 			return nil, err
 		}
 		data = append(data, b)
+		n.metrics.ClientSent(len(b))
 	}
 	return &rpc.Reply{Body: rep, Data: data, Done: release}, nil
 }

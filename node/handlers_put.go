@@ -26,6 +26,7 @@ func (n *Node) putObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if total > maxInline {
 		return nil, rpc.Errorf(rpc.ErrTooLarge, "put_object of %d bytes, limit %d: use a streamed upload", total, maxInline)
 	}
+	n.metrics.ClientReceived(int(total))
 	st, err := n.files.Put(ctx, io.MultiReader(readers...), putOptions(req.PutParams))
 	if err != nil {
 		return nil, err
@@ -59,6 +60,7 @@ func (n *Node) putData(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) 
 		if err := u.Write(ctx, req.Seq+i, d); err != nil {
 			return nil, err
 		}
+		n.metrics.ClientReceived(len(d))
 	}
 	return nil, nil
 }

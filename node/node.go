@@ -15,7 +15,9 @@ import (
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/files"
+	"github.com/emerge-dev/emerge/gateway"
 	"github.com/emerge-dev/emerge/internal/hostid"
+	"github.com/emerge-dev/emerge/metrics"
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/registry/membership"
@@ -45,6 +47,10 @@ type Node struct {
 	quarantined relay
 	ready       atomic.Bool // requests before Start finished get "unavailable"
 
+	metrics *metrics.Metrics
+	http    *gateway.Server // nil when http_off
+	joined  atomic.Bool     // another member was seen live (readiness)
+
 	mu      sync.Mutex
 	started bool
 	closed  bool
@@ -58,7 +64,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.HostID == "" {
 		cfg.HostID = hostid.Get()
 	}
-	return &Node{cfg: cfg, log: cfg.Logger, host: cfg.HostID}, nil
+	return &Node{cfg: cfg, log: cfg.Logger, host: cfg.HostID, metrics: metrics.New()}, nil
 }
 
 // Start opens the store and binds the rpc socket. On error everything opened
@@ -106,7 +112,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.handlers = rpc.NewMux()
 	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: rpc.HandlerFunc(n.serve),
-		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger()})
+		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger(), Observe: n.metrics.ObserveRPC})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -116,7 +122,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.files, err = files.New(files.Config{Store: n.store, Net: files.NewNetwork(n.members.Registry(), n.peers, n.bus),
 		BlockSize: int(n.cfg.BlockSize),
 		Replicas:  n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
-		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat,
+		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat, Metrics: n.metrics,
 		Repair: files.RepairConfig{Delay: n.cfg.RepairDelay, Interval: n.cfg.RepairInterval,
 			Streams: n.cfg.RepairStreams, Rate: int64(n.cfg.RepairRate),
 			MaxDeadShare: float64(n.cfg.RepairMaxDeadPct) / 100, Off: n.cfg.RepairOff,
@@ -130,7 +136,8 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.quarantined.to(n.files.Quarantined)
 	n.register(n.handlers)
-	return nil
+	n.watchMetrics()
+	return n.startHTTP()
 }
 
 // serve answers "unavailable" until the node has started.
@@ -197,6 +204,9 @@ func (n *Node) Kill() error {
 
 func (n *Node) shutdown() error {
 	var errs []error
+	if n.http != nil {
+		errs = append(errs, n.http.Close())
+	}
 	if n.server != nil {
 		errs = append(errs, n.server.Close())
 	}

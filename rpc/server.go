@@ -62,6 +62,9 @@ type ServerConfig struct {
 	RecvHWM     int            // ROUTER receive high-water mark (default 1024)
 	Limits      Limits         // caps on what peers send
 	Logger      zerolog.Logger // default: silent
+	// Observe, when set, is called after each handled request with its op,
+	// the status of its reply and the handler's time (for metrics).
+	Observe func(op Op, status Status, d time.Duration)
 }
 
 // ServerStats counts what a server has seen.
@@ -211,7 +214,9 @@ func (s *Server) spawn(rid []byte, m *Message) bool {
 // is released by the owner once the socket has taken the reply.
 func (s *Server) handle(rid []byte, m *Message) {
 	defer s.handlers.Done()
+	start := time.Now()
 	rep, err := s.serve(m)
+	s.observe(m.Op, err, start)
 	var o outgoing
 	if err != nil {
 		o.head, _ = encodeHeader(errorBody(err), m.Op, m.ID)

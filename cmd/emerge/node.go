@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/emerge-dev/emerge/internal/units"
@@ -168,7 +169,11 @@ func (o *nodeOptions) writeReady(n *node.Node) error {
 	if o.readyFile == "" {
 		return nil
 	}
-	b, _ := json.Marshal(map[string]string{"node": n.ID(), "rpc": n.Endpoint(), "pub": n.PubEndpoint(), "host": n.HostID()})
+	ready := map[string]string{"node": n.ID(), "rpc": n.Endpoint(), "pub": n.PubEndpoint(), "host": n.HostID()}
+	if u := n.HTTPEndpoint(); u != "" {
+		ready["http"] = u
+	}
+	b, _ := json.Marshal(ready)
 	tmp := o.readyFile + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return fmt.Errorf("ready file: %w", err)
@@ -179,6 +184,13 @@ func (o *nodeOptions) writeReady(n *node.Node) error {
 // explainBind turns "address already in use" into a line that names the
 // key to change.
 func explainBind(err error, cfg node.Config) error {
+	if errors.Is(err, node.ErrHTTPListen) {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return usagef("http_listen %s is in use (by another node? without http_listen a node takes listen's port + 2): "+
+				"set http_listen (--http-listen) to a free port, or http_off", cfg.HTTPListen)
+		}
+		return usagef("%v: set http_listen (--http-listen), or http_off", err)
+	}
 	if !errors.Is(err, zmq.EADDRINUSE) {
 		return err
 	}
