@@ -138,6 +138,8 @@ func (s *Server) finish(o *outgoing, sent bool) {
 	}
 	if o.slot {
 		s.inflight.Add(-1)
+		s.admit.done(o.rid, o.control)
+		s.startQueued()
 	}
 	if o.held {
 		s.rejected--
@@ -157,6 +159,7 @@ func (s *Server) shutdown() {
 		s.finish(&s.pending[i], false)
 	}
 	s.pending = nil
+	s.admit.drain() // nobody reads replies any more
 }
 
 // receive dispatches up to recvBatch requests without blocking and returns
@@ -190,9 +193,39 @@ func (s *Server) dispatch(frames [][]byte) {
 		s.reject(rid, m, err)
 		return
 	}
-	if !s.spawn(rid, m) {
+	s.admitOne(rid, m)
+}
+
+// admitOne runs, queues or refuses a parsed request (see admit.go).
+func (s *Server) admitOne(rid []byte, m *Message) {
+	switch s.admit.admit(rid, m) {
+	case runNow:
+		if !s.spawn(rid, m) {
+			s.reject(rid, m, Errorf(ErrUnavailable, "server closing"))
+		}
+	case refused:
 		s.nBusy.Add(1)
-		s.reject(rid, m, Errorf(ErrUnavailable, "node busy: %d requests in flight", s.cfg.MaxInflight))
+		s.reject(rid, m, s.busyError(rid, m))
+	}
+}
+
+func (s *Server) busyError(rid []byte, m *Message) error {
+	if c := s.admit.conns[string(rid)]; c != nil && !m.Op.Control() && len(c.queue) >= s.cfg.MaxQueued {
+		return Errorf(ErrUnavailable, "node busy: this connection has %d requests running and %d queued", c.data, len(c.queue))
+	}
+	return Errorf(ErrUnavailable, "node busy: %d requests in flight", s.inflight.Load())
+}
+
+// startQueued starts the queued requests that have a slot now. It runs
+// while flush walks the pending list, so it never answers itself: a request
+// that cannot start because the server is closing is dropped with the rest
+// of the queue (its client's connection is going away).
+func (s *Server) startQueued() {
+	for {
+		j, ok := s.admit.next()
+		if !ok || !s.spawn(j.rid, j.m) {
+			return
+		}
 	}
 }
 
