@@ -29,7 +29,7 @@ func (s *Service) Manifest(ctx context.Context, ref blocks.Ref) (*blocks.Manifes
 	if err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return m, err
 	}
-	return s.remoteManifest(ctx, ref)
+	return s.remoteManifestOnce(ctx, ref) // negcache.go: repeated misses are cheap
 }
 
 // manifestGuess is how many placement owners of a ref are asked for its

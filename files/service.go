@@ -11,6 +11,7 @@ import (
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/internal/bufpool"
+	"github.com/emerge-dev/emerge/internal/negcache"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/rs/zerolog"
 )
@@ -96,6 +97,7 @@ type Service struct {
 
 	// peer network
 	locs    *locations
+	missing *negcache.Cache[blocks.Ref] // refs no member had, lately (negcache.go)
 	qmu     sync.Mutex
 	queries map[uint64]*query
 	queryID atomic.Uint64
@@ -121,6 +123,7 @@ func New(cfg Config) (*Service, error) {
 		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{}), locs: newLocations(1 << 20),
 		queries: make(map[uint64]*query), fetches: make(map[blocks.Ref]*fetch)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.missing = newMissing(cfg)
 	s.pf = newPrefetcher(s)
 	s.wg.Add(1)
 	go s.janitor()
