@@ -1,8 +1,8 @@
 package pubsub
 
 import (
-	"crypto/rand"
 	"bufio"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"io"
