@@ -39,7 +39,7 @@ import (
 // file system and is not guarded beyond the connection cap.
 const (
 	subBudget      = 4 << 10 // bytes a subscriber may send in all
-	subMaxMsg      = 256     // bytes of one subscription message
+	subMaxMsg      = 1 << 10 // bytes of one message from a subscriber (CURVE's INITIATE is ~300)
 	subRcvHWM      = 16      // subscription messages libzmq buffers per connection
 	maxSubscribers = 1024    // connections the PUB side keeps
 	scanEvery      = 16      // foreign topics between two looks at the connections

@@ -50,6 +50,9 @@ func (o *zmqOwner) openPub(cfg *Config) (string, error) {
 	// ROUTER: random bytes at the port never parse as subscriptions.
 	err = firstErr(o.pub.SetSndhwm(cfg.SendHWM), o.pub.SetRcvhwm(subRcvHWM), o.pub.SetXpubVerbose(1),
 		o.pub.SetMaxmsgsize(subMaxMsg), o.pub.SetZapDomain(ZAPDomain))
+	if err == nil && cfg.CurveServer != nil {
+		err = cfg.CurveServer.Apply(o.pub)
+	}
 	if err != nil {
 		return "", fmt.Errorf("pubsub: xpub options: %w", err)
 	}
@@ -68,6 +71,11 @@ func (o *zmqOwner) openSub(cfg *Config) error {
 	var err error
 	if o.sub, err = newSocket(cfg.Context, zmq.SUB); err != nil {
 		return err
+	}
+	if cfg.CurveClient != nil {
+		if err := cfg.CurveClient.Apply(o.sub); err != nil {
+			return err
+		}
 	}
 	// A peer that sends a frame over the cap is disconnected by ZeroMQ
 	// before the frame is buffered; it is not valid anyway.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emerge-dev/emerge/internal/curve"
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
 )
@@ -53,12 +54,15 @@ func (m *Mux) Serve(ctx context.Context, req *Message) (*Reply, error) {
 	return f(ctx, req)
 }
 
+// ZAPDomain is the ZAP domain of the ROUTER (and of the bus's XPUB).
+const ZAPDomain = "emerge"
+
 // ServerConfig configures a Server. Zero values mean defaults.
 type ServerConfig struct {
-	Context     *zmq.Context   // required: the node's ZeroMQ context
-	Listen      string         // endpoint to bind; port "*" picks a free one
-	Handler     Handler        // required
-	MaxInflight int            // concurrent requests (default 512); see admit.go
+	Context     *zmq.Context // required: the node's ZeroMQ context
+	Listen      string       // endpoint to bind; port "*" picks a free one
+	Handler     Handler      // required
+	MaxInflight int          // concurrent requests (default 512); see admit.go
 	// Reserved is how many of MaxInflight only control ops (Op.Control) may
 	// use (default MaxInflight/16, at least 1).
 	Reserved int
@@ -69,11 +73,16 @@ type ServerConfig struct {
 	// 4*MaxPerConn; negative: no queue). Beyond it, and beyond QueueBytes of
 	// queued messages in all, requests get StatusUnavailable at once.
 	MaxQueued  int
-	QueueBytes int64 // default 256 MiB
-	SendHWM     int            // ROUTER send high-water mark in messages (default 1024)
-	RecvHWM     int            // ROUTER receive high-water mark (default 1024)
-	Limits      Limits         // caps on what peers send
-	Logger      zerolog.Logger // default: silent
+	QueueBytes int64          // default 256 MiB
+	SendHWM    int            // ROUTER send high-water mark in messages (default 1024)
+	RecvHWM    int            // ROUTER receive high-water mark (default 1024)
+	Limits     Limits         // caps on what peers send
+	Logger     zerolog.Logger // default: silent
+	// Curve, when set, makes the ROUTER a CURVE server: traffic is
+	// encrypted, the context's ZAP handler decides who connects, and every
+	// request is checked against Curve.Allow again (a key removed from it
+	// fails at its next request). Nil: plaintext.
+	Curve *curve.Server
 }
 
 // ServerStats counts what a server has seen.
@@ -192,10 +201,13 @@ func (s *Server) bind() error {
 	if err != nil {
 		return err
 	}
-	err = errors.Join(r.SetRouterMandatory(1), r.SetSndhwm(s.cfg.SendHWM), r.SetRcvhwm(s.cfg.RecvHWM), r.SetZapDomain("emerge"),
+	err = errors.Join(r.SetRouterMandatory(1), r.SetSndhwm(s.cfg.SendHWM), r.SetRcvhwm(s.cfg.RecvHWM), r.SetZapDomain(ZAPDomain),
 		r.SetMaxmsgsize(int64(2*s.cfg.Limits.MaxFrame)))
 	// A ZAP domain makes libzmq refuse ZMTP 1.0/2.0 peers: without it, random
 	// bytes on the port parse as ZMTP 1.0 frames and become junk requests.
+	if err == nil && s.cfg.Curve != nil {
+		err = s.cfg.Curve.Apply(r)
+	}
 	if err == nil {
 		err = r.Bind(s.cfg.Listen)
 	}

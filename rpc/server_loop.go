@@ -166,7 +166,7 @@ func (s *Server) shutdown() {
 // how many it read.
 func (s *Server) receive() int {
 	for i := 0; i < recvBatch; i++ {
-		frames, err := s.router.RecvMessageBytes(zmq.DONTWAIT)
+		frames, user, err := s.recvMessage()
 		if err != nil {
 			if !isAgain(err) && !isRetry(err) {
 				s.log.Debug().Err(err).Msg("rpc receive")
@@ -174,13 +174,50 @@ func (s *Server) receive() int {
 			return i
 		}
 		s.nReq.Add(1)
-		s.dispatch(frames)
+		s.dispatch(frames, user)
 	}
 	return recvBatch
 }
 
-func (s *Server) dispatch(frames [][]byte) {
+// recvMessage reads one message without blocking. Under CURVE it also
+// returns the sender's key: the User-Id the ZAP handler gave its connection.
+func (s *Server) recvMessage() (frames [][]byte, user string, err error) {
+	if s.cfg.Curve == nil {
+		frames, err = s.router.RecvMessageBytes(zmq.DONTWAIT)
+		return frames, "", err
+	}
+	rid, err := s.router.RecvBytes(zmq.DONTWAIT) // made by the ROUTER: no metadata
+	if err != nil {
+		return nil, "", err
+	}
+	frames = [][]byte{rid}
+	for more, _ := s.router.GetRcvmore(); more; more, _ = s.router.GetRcvmore() {
+		var f []byte
+		if len(frames) == 1 {
+			var md map[string]string
+			f, md, err = s.router.RecvBytesWithMetadata(zmq.DONTWAIT, "User-Id")
+			user = md["User-Id"]
+		} else {
+			f, err = s.router.RecvBytes(zmq.DONTWAIT)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		frames = append(frames, f)
+	}
+	return frames, user, nil
+}
+
+func (s *Server) dispatch(frames [][]byte, user string) {
 	rid := frames[0]
+	if s.cfg.Curve != nil && !s.cfg.Curve.Allow.Allowed(user) {
+		m, _ := ParseFrames(frames[min(2, len(frames)):], s.cfg.Limits)
+		if m == nil {
+			m = &Message{}
+		}
+		s.reject(rid, m, Errorf(ErrDenied, "key %s is not allowed on this node", user))
+		return
+	}
 	if len(frames) < 2 || len(frames[1]) != 0 {
 		s.reject(rid, &Message{}, fmt.Errorf("%w: missing empty delimiter frame", ErrBadRequest))
 		return
