@@ -23,13 +23,18 @@ help:
 	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
 	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1)"
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
-	@echo "make deps        install libzmq and pkg-config when missing (apt-get)"
+	@echo "make deps        install libzmq, pkg-config and tcpdump when missing (apt-get)"
 
 # libzmq is the one system dependency (pebbe/zmq4 links it through cgo).
+# tcpdump lets a test check that CURVE traffic on lo carries no plaintext.
 deps:
 	@if ! pkg-config --exists libzmq 2>/dev/null; then \
 		echo "installing libzmq3-dev and pkg-config"; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q libzmq3-dev pkg-config; \
+	fi
+	@if ! command -v tcpdump >/dev/null 2>&1; then \
+		echo "installing tcpdump"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q tcpdump; \
 	fi
 
 build: deps

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/internal/bufpool"
+	"github.com/emerge-dev/emerge/internal/curve"
 	"github.com/emerge-dev/emerge/rpc"
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
@@ -29,6 +30,14 @@ type Options struct {
 	NoShm bool
 	// Logger, default silent.
 	Logger zerolog.Logger
+	// ClusterSecretFile and KeyFile make the connection CURVE (encrypted,
+	// authenticated), for nodes run with security.cluster_secret_file: the
+	// secret alone, a key file (emerge keygen) that names the cluster's
+	// server key, or both (the key file's key, the secret's server key).
+	// Both empty: plaintext. A node that refuses them fails calls with
+	// ErrDenied; unreadable or malformed files are ErrBadKey.
+	ClusterSecretFile string
+	KeyFile           string
 }
 
 // NodeInfo is what the node said about itself when the client dialed.
@@ -61,11 +70,14 @@ func Dial(ctx context.Context, endpoint string, opts *Options) (*Client, error) 
 	}
 	c.opts.fill()
 	c.initShm()
-	var err error
+	keys, err := curve.ClientFromFiles(c.opts.ClusterSecretFile, c.opts.KeyFile)
+	if err != nil {
+		return nil, err
+	}
 	if c.zctx, err = zmq.NewContext(); err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
-	c.conn, err = rpc.Dial(rpc.ConnConfig{Context: c.zctx, Endpoint: endpoint, Logger: c.opts.Logger})
+	c.conn, err = rpc.Dial(rpc.ConnConfig{Context: c.zctx, Endpoint: endpoint, Logger: c.opts.Logger, Curve: keys})
 	if err == nil {
 		err = c.ping(ctx)
 	}

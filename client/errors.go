@@ -2,6 +2,7 @@ package client
 
 import (
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/internal/curve"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
@@ -19,4 +20,6 @@ var (
 	ErrUnreachable  = rpc.ErrUnreachable     // no answer from the node
 	ErrUnsupported  = rpc.ErrUnsupported     // the node does not know the op or protocol version
 	ErrClientClosed = rpc.ErrClosed          // the client was closed
+	ErrDenied       = rpc.ErrDenied          // the node refused our cluster secret or key, or wants one
+	ErrBadKey       = curve.ErrKey           // an unreadable or malformed cluster secret or key file
 )

@@ -37,8 +37,8 @@ func Keys() []Key {
 		if name == "" {
 			continue
 		}
-		keys = append(keys, Key{Name: name, Env: "EMERGE_" + strings.ToUpper(name),
-			Flag: strings.ReplaceAll(name, "_", "-"), Doc: t.Field(i).Tag.Get("doc")})
+		keys = append(keys, Key{Name: name, Env: "EMERGE_" + strings.ToUpper(strings.ReplaceAll(name, ".", "_")),
+			Flag: strings.NewReplacer("_", "-", ".", "-").Replace(name), Doc: t.Field(i).Tag.Get("doc")})
 	}
 	return keys
 }
@@ -165,7 +165,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%w: group %q: %w", ErrConfig, g, err)
 		}
 	}
-	return nil
+	return c.validateSecurity() // security.go
 }
 
 // fillZero copies defaults into zero-valued fields (not Logger, not bools).

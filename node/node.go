@@ -37,6 +37,7 @@ type Node struct {
 	cluster  *cluster
 	handlers *rpc.Mux
 	shm      *hotTier    // nil when shm_off
+	sec      *security   // keys and ZAP handler (security.go)
 	ready    atomic.Bool // requests before Start finished get "unavailable"
 
 	mu      sync.Mutex
@@ -98,9 +99,12 @@ func (n *Node) start(ctx context.Context) error {
 	if n.zctx, err = zmq.NewContext(); err != nil {
 		return fmt.Errorf("node: zmq context: %w", err)
 	}
+	if err := n.startSecurity(); err != nil {
+		return err
+	}
 	n.handlers = n.mux()
 	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: rpc.HandlerFunc(n.serve),
-		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger()})
+		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger(), Curve: n.sec.server})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -116,6 +120,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.cluster.onMessage = n.onMessage
 	n.cluster.onPeerBack = n.files.CatchUpLater
+	n.startAllowWatch()
 	return n.startShm()
 }
 
@@ -196,6 +201,7 @@ func (n *Node) shutdown() error {
 	if n.files != nil {
 		errs = append(errs, n.files.Close())
 	}
+	n.stopSecurity() // the ZAP socket closes before the context terminates
 	if n.zctx != nil {
 		errs = append(errs, n.zctx.Term())
 	}
