@@ -109,4 +109,3 @@ func startCapture(t *testing.T, file, filter string) (stop func()) {
 	t.Cleanup(stop)
 	return stop
 }
-
