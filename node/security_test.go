@@ -179,3 +179,45 @@ func TestPlaintextOnlyOnLoopback(t *testing.T) {
 		}
 	}
 }
+
+// Junk at a CURVE node's ports — raw bytes at the rpc and pub ports,
+// plaintext ZeroMQ frames — changes nothing for a member client's put.
+func TestJunkAtCurvePorts(t *testing.T) {
+	secret := writeFile(t, t.TempDir(), "secret", curve.NewSecret())
+	n := nodetest.Start(t, func(c *node.Config) { c.SecurityClusterSecretFile = secret })
+	c, err := dial(t, n, client.Options{ClusterSecretFile: secret, NoShm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	counts := make(chan [3]int, 1)
+	go func() {
+		pubStop := make(chan struct{})
+		pubConns := make(chan int, 1)
+		go func() { _, tc := nodetest.Garbage(n.PubEndpoint(), pubStop); pubConns <- tc }()
+		z, tc := nodetest.Garbage(n.Endpoint(), stop)
+		close(pubStop)
+		counts <- [3]int{z, tc, <-pubConns}
+	}()
+	ctx := nodetest.Context(t, 2*time.Minute)
+	data := testdata.Bytes(11, 32<<20)
+	ref, err := c.PutBytes(ctx, data, client.PutOptions{})
+	if err == nil {
+		var got []byte
+		got, err = c.GetBytes(ctx, ref)
+		if err == nil && !bytes.Equal(got, data) {
+			err = errors.New("object differs")
+		}
+	}
+	close(stop)
+	got := <-counts
+	if err != nil {
+		t.Fatalf("put and get under junk: %v", err)
+	}
+	if got[0] != 0 {
+		t.Fatalf("%d plaintext ZeroMQ requests were answered by a CURVE node", got[0])
+	}
+	if got[1] == 0 || got[2] == 0 {
+		t.Fatalf("junk senders did not run (%d rpc, %d pub connections)", got[1], got[2])
+	}
+}
