@@ -56,7 +56,8 @@ func ParseAllow(keys []string) error {
 
 // LoadAllowFile reads an allow file: one Z85 public key a line, optionally
 // followed by a label ("<key> alice's laptop"); blank lines and lines
-// starting with # are skipped.
+// starting with # are skipped (no key starts with #: a Z85 group's first
+// character is at most the 83rd of the alphabet).
 func LoadAllowFile(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
