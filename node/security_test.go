@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/emerge-dev/emerge/internal/nodetest"
 	"github.com/emerge-dev/emerge/internal/testdata"
 	"github.com/emerge-dev/emerge/node"
+	zmq "github.com/pebbe/zmq4"
 )
 
 // writeFile writes a file with mode 0600 in dir and returns its path.
@@ -181,7 +186,8 @@ func TestPlaintextOnlyOnLoopback(t *testing.T) {
 }
 
 // Junk at a CURVE node's ports — raw bytes at the rpc and pub ports,
-// plaintext ZeroMQ frames — changes nothing for a member client's put.
+// plaintext ZeroMQ frames at the rpc port — changes nothing for a member
+// client's put and get.
 func TestJunkAtCurvePorts(t *testing.T) {
 	secret := writeFile(t, t.TempDir(), "secret", curve.NewSecret())
 	n := nodetest.Start(t, func(c *node.Config) { c.SecurityClusterSecretFile = secret })
@@ -190,15 +196,13 @@ func TestJunkAtCurvePorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
-	counts := make(chan [3]int, 1)
-	go func() {
-		pubStop := make(chan struct{})
-		pubConns := make(chan int, 1)
-		go func() { _, tc := nodetest.Garbage(n.PubEndpoint(), pubStop); pubConns <- tc }()
-		z, tc := nodetest.Garbage(n.Endpoint(), stop)
-		close(pubStop)
-		counts <- [3]int{z, tc, <-pubConns}
-	}()
+	var wg sync.WaitGroup
+	var replies, conns atomic.Int64
+	for _, ep := range []string{n.Endpoint(), n.PubEndpoint()} {
+		wg.Add(2)
+		go func() { defer wg.Done(); conns.Add(int64(rawJunk(ep, stop))) }()
+		go func() { defer wg.Done(); replies.Add(int64(plaintextJunk(ep, stop))) }()
+	}
 	ctx := nodetest.Context(t, 2*time.Minute)
 	data := testdata.Bytes(11, 32<<20)
 	ref, err := c.PutBytes(ctx, data, client.PutOptions{})
@@ -210,14 +214,61 @@ func TestJunkAtCurvePorts(t *testing.T) {
 		}
 	}
 	close(stop)
-	got := <-counts
+	wg.Wait()
 	if err != nil {
 		t.Fatalf("put and get under junk: %v", err)
 	}
-	if got[0] != 0 {
-		t.Fatalf("%d plaintext ZeroMQ requests were answered by a CURVE node", got[0])
+	if replies.Load() != 0 {
+		t.Fatalf("%d plaintext ZeroMQ requests were answered by a CURVE node", replies.Load())
 	}
-	if got[1] == 0 || got[2] == 0 {
-		t.Fatalf("junk senders did not run (%d rpc, %d pub connections)", got[1], got[2])
+	if conns.Load() == 0 {
+		t.Fatal("the junk senders did not run")
+	}
+}
+
+// rawJunk opens TCP connections to ep and writes random bytes on each until
+// stop; it returns how many it opened.
+func rawJunk(ep string, stop <-chan struct{}) int {
+	addr := strings.TrimPrefix(ep, "tcp://")
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return i
+		default:
+		}
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			continue
+		}
+		conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		conn.Write(testdata.Bytes(uint64(i), 4096))
+		conn.Read(make([]byte, 64))
+		conn.Close()
+	}
+}
+
+// plaintextJunk sends malformed frames from a plaintext DEALER until stop and
+// counts the replies (a CURVE node never lets it in: there are none). Sends
+// and receives time out, as the DEALER never gets a peer.
+func plaintextJunk(ep string, stop <-chan struct{}) int {
+	zctx, _ := zmq.NewContext()
+	defer zctx.Term()
+	d, _ := zctx.NewSocket(zmq.DEALER)
+	defer d.Close()
+	d.SetLinger(0)
+	d.SetSndtimeo(100 * time.Millisecond)
+	d.SetRcvtimeo(100 * time.Millisecond)
+	d.Connect(ep)
+	replies := 0
+	for {
+		select {
+		case <-stop:
+			return replies
+		default:
+		}
+		d.SendMessage([]byte{}, []byte("\xc1 not msgpack"))
+		if r, err := d.RecvMessageBytes(0); err == nil && len(r) > 0 {
+			replies++
+		}
 	}
 }
