@@ -3,14 +3,17 @@
 GO       ?= go
 BIN      := bin/emerge
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE     ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages with concurrency: `make test` runs these under the race detector.
 RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./node/... ./client/... ./internal/...
 
 export CGO_ENABLED := 1
 
-.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch fuzz demo run clean
+.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch fuzz demo run clean \
+	python-deps test-python bench-python
 
 all: build
 
@@ -23,6 +26,8 @@ help:
 	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
 	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1)"
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
+	@echo "make test-python the Python client's tests against real nodes (python/)"
+	@echo "make bench-python  the Python client against the Go client (RUNS, SIZE_MIB, COUNT_ARRAYS)"
 	@echo "make deps        install libzmq, pkg-config and tcpdump when missing (apt-get)"
 
 # libzmq is the one system dependency (pebbe/zmq4 links it through cgo).
@@ -44,9 +49,10 @@ vet: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test: vet build
+test: vet build python-deps
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+	$(MAKE) --no-print-directory test-python
 
 test-quick: build
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
@@ -60,6 +66,23 @@ bench: build
 # Needs root: network namespaces, veths and tc (bench/prefetch-netns.sh).
 bench-prefetch: build
 	bash bench/prefetch-netns.sh
+
+# The Python client (python/) runs on Debian's /usr/bin/python3 and packages:
+# another python3 earlier on PATH may lack them.
+PYTHON   := /usr/bin/python3
+PY_DEBS  := python3 python3-zmq python3-msgpack python3-numpy python3-pytest
+
+python-deps:
+	@if ! $(PYTHON) -c 'import zmq, msgpack, numpy, pytest' 2>/dev/null; then \
+		echo "installing $(PY_DEBS)"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(PY_DEBS); \
+	fi
+
+test-python: build python-deps
+	cd python && EMERGE_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q
+
+bench-python: build python-deps
+	cd python && EMERGE_BIN=$(CURDIR)/$(BIN) $(PYTHON) bench/bench_python.py
 
 fuzz: deps
 	bash scripts/fuzz.sh $${FUZZTIME:-30s}

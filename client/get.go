@@ -63,13 +63,20 @@ func (c *Client) stream(ctx context.Context, ref blocks.Ref) (*Reader, error) {
 	r := &Reader{c: c, ref: ref, man: man, order: make(chan chan fetched, c.opts.Window+len(got)),
 		slots: make(chan struct{}, c.opts.Window+len(got)), done: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(ctx)
+	stop := context.AfterFunc(c.closing, r.cancel) // Client.Close stops the launcher
 	for _, f := range got {
 		ch := make(chan fetched, 1)
 		ch <- f
 		r.slots <- struct{}{}
 		r.order <- ch
 	}
-	go r.launch(len(got))
+	if !c.goWorker(func() { defer stop(); r.launch(len(got)) }) {
+		stop()
+		r.cancel()
+		close(r.order)
+		close(r.done)
+		return nil, fmt.Errorf("get %s: %w", ref, ErrClientClosed)
+	}
 	return r, nil
 }
 
@@ -95,19 +102,23 @@ func (c *Client) firstReply(ref blocks.Ref, m *rpc.Message) (*blocks.Manifest, [
 	}
 	out := make([]fetched, rep.Count)
 	for i := range out {
-		out[i] = fetched{b: m.Data[1+i], err: c.verify(man, i, m.Data[1+i])}
+		out[i] = fetched{b: m.Data[1+i], err: c.verify(ref, man, i, m.Data[1+i])}
 	}
 	return man, out, nil
 }
 
-func (c *Client) verify(man *blocks.Manifest, i int, b []byte) error {
+// verify checks block i of ref; the error names the object and the block.
+func (c *Client) verify(ref blocks.Ref, man *blocks.Manifest, i int, b []byte) error {
 	if len(b) != man.BlockLen(i) {
-		return fmt.Errorf("%w: block %d has %d bytes, want %d", ErrCorrupt, i, len(b), man.BlockLen(i))
+		return fmt.Errorf("get %s: %w: block %d has %d bytes, want %d", ref.Short(), ErrCorrupt, i, len(b), man.BlockLen(i))
 	}
 	if c.opts.NoVerify {
 		return nil
 	}
-	return blocks.Verify(man.Blocks[i], b)
+	if err := blocks.Verify(man.Blocks[i], b); err != nil {
+		return fmt.Errorf("get %s block %d: %w", ref.Short(), i, err)
+	}
+	return nil
 }
 
 // launch requests blocks from..n in order, keeping at most Window ahead of
@@ -123,7 +134,10 @@ func (r *Reader) launch(from int) {
 		}
 		ch := make(chan fetched, 1)
 		r.order <- ch
-		go func(i int) { ch <- r.fetch(i) }(i)
+		if !r.c.goWorker(func() { ch <- r.fetch(i) }) {
+			ch <- fetched{err: fmt.Errorf("get %s block %d: %w", r.ref.Short(), i, ErrClientClosed)}
+			return
+		}
 	}
 }
 
@@ -135,7 +149,7 @@ func (r *Reader) fetch(i int) fetched {
 	if len(m.Data) != 1 {
 		return fetched{err: fmt.Errorf("get %s block %d: %w: %d frames", r.ref.Short(), i, ErrBadRequest, len(m.Data))}
 	}
-	return fetched{b: m.Data[0], err: r.c.verify(r.man, i, m.Data[0])}
+	return fetched{b: m.Data[0], err: r.c.verify(r.ref, r.man, i, m.Data[0])}
 }
 
 // next moves to the following block; io.EOF after the last.

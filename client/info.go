@@ -9,7 +9,7 @@ import (
 
 // NodeStatus is a node's identity and store counters.
 type NodeStatus struct {
-	ID         string `json:"id"`
+	ID         string `json:"node"`
 	Host       string `json:"host"`
 	Version    string `json:"version"`
 	Endpoint   string `json:"rpc"`

@@ -10,7 +10,7 @@ import (
 
 // Member is a member of the network as the answering node sees it.
 type Member struct {
-	ID          string    `json:"id"`
+	ID          string    `json:"node"`
 	State       string    `json:"state"` // alive, suspect, dead, left
 	RPC         string    `json:"rpc"`
 	Pub         string    `json:"pub"`
@@ -25,7 +25,7 @@ type Member struct {
 type MemberEvent struct {
 	Seq  uint64    `json:"seq"`
 	Kind string    `json:"kind"` // join, update, suspect, dead, alive, rejoin, leave, remove
-	ID   string    `json:"id"`
+	ID   string    `json:"node"`
 	From string    `json:"from"`
 	To   string    `json:"to"`
 	At   time.Time `json:"at"`

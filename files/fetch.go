@@ -4,59 +4,57 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
+	"github.com/emerge-dev/emerge/files/mover"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
-// blockTimeout bounds one block request to an owner. A dead owner is
-// usually noticed sooner: its connection drops and the call fails at once.
+// blockTimeout bounds one block request to an owner. An owner that dies
+// or freezes is usually left sooner: its connection drops, or it stops
+// being alive and the mover moves its requests on.
 const blockTimeout = 15 * time.Second
 
-// fetch brings the missing blocks of one object into the local store,
-// pulling from every known owner at once. One goroutine (run) owns the
-// scheduling state; workers report back over a channel. Readers wait on a
-// block's done channel, so a get streams while the fetch goes on.
+// readAheadBytes is how far ahead of the furthest block a reader asked for
+// a get fetches (at least two windows of blocks).
+const readAheadBytes = 256 << 20
+
+// fetchIdle ends a fetch whose readers went away: nothing asked beyond the
+// read-ahead for this long.
+const fetchIdle = 30 * time.Second
+
+// fetch brings the missing blocks of one object into the local store for
+// its readers, in object order, up to a read-ahead window beyond the
+// furthest block asked for, from every known owner at once (the mover with
+// the get policy). Readers wait on a block's done channel, so a get
+// streams while the fetch goes on.
 type fetch struct {
 	svc    *Service
 	ref    blocks.Ref
 	m      *blocks.Manifest
-	ctx    context.Context
+	pos    map[blocks.ID]int // first position of each missing block
+	ahead  int               // read-ahead, in blocks
+	mv     *mover.Mover
+	ctx    context.Context // canceled by stop, and by the service's Close
 	cancel context.CancelFunc
 
-	// shared with readers
 	mu   sync.Mutex
-	done map[blocks.ID]chan struct{} // closed when the block is stored (or the fetch failed)
-	err  error                       // set when the fetch failed
-	end  chan struct{}               // closed when run returns
-
-	// owned by run
-	order    []blocks.ID // missing blocks, in object order, distinct
-	owners   map[blocks.ID][]string
-	tried    map[blocks.ID]map[string]bool
-	dead     map[string]bool
-	inflight map[string]int
-	busy     map[blocks.ID]bool
-	results  chan result
-	locating bool
-	found    chan map[blocks.ID][]string
-}
-
-type result struct {
-	id    blocks.ID
-	owner string
-	err   error
+	done map[blocks.ID]chan struct{} // closed when the block is stored (or the fetch ended)
+	want int                         // furthest position a reader asked for
+	err  error                       // why the fetch ended without the block
+	end  chan struct{}               // closed when the fetch ended
 }
 
 // fetchFor returns the running fetch of ref, starting one if needed.
 func (s *Service) fetchFor(m *blocks.Manifest, ref blocks.Ref) (*fetch, error) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
-	if f := s.fetches[ref]; f != nil {
+	if f := s.fetches[ref]; f != nil && !f.ended() {
 		return f, nil
 	}
 	if s.bgDone {
@@ -72,56 +70,103 @@ func (s *Service) fetchFor(m *blocks.Manifest, ref blocks.Ref) (*fetch, error) {
 		defer s.bg.Done()
 		f.run()
 		s.fmu.Lock()
-		delete(s.fetches, ref)
+		if s.fetches[ref] == f {
+			delete(s.fetches, ref)
+		}
 		s.fmu.Unlock()
 	}()
 	return f, nil
 }
 
 func (s *Service) newFetch(ref blocks.Ref, m *blocks.Manifest) (*fetch, error) {
-	f := &fetch{svc: s, ref: ref, m: m, done: map[blocks.ID]chan struct{}{}, end: make(chan struct{}),
-		owners: map[blocks.ID][]string{}, tried: map[blocks.ID]map[string]bool{}, dead: map[string]bool{},
-		inflight: map[string]int{}, busy: map[blocks.ID]bool{},
-		results: make(chan result, 64), found: make(chan map[blocks.ID][]string, 1)}
-	f.ctx, f.cancel = context.WithCancel(s.ctx)
+	f := &fetch{svc: s, ref: ref, m: m, pos: map[blocks.ID]int{}, done: map[blocks.ID]chan struct{}{},
+		end: make(chan struct{}), ahead: max(2*s.cfg.FetchWindow, readAheadBytes/m.BlockSize)}
 	has, err := s.store.HasBlocks(m.Blocks)
 	if err != nil {
 		return nil, err
 	}
+	var items []mover.Item
 	for i, id := range m.Blocks {
 		if has[i] || f.done[id] != nil {
 			continue
 		}
 		f.done[id] = make(chan struct{})
-		f.order = append(f.order, id)
-		f.owners[id] = s.candidates(id, m.Replicas)
+		f.pos[id] = i
+		items = append(items, mover.Item{ID: id, Size: int64(m.BlockLen(i))})
 	}
+	f.mv, err = mover.New(s.moverConfig(getPolicy{f}, s.pullAs(ref, store.UseCache), m.Replicas, fetchIdle), items)
+	if err != nil {
+		return nil, err
+	}
+	f.ctx, f.cancel = context.WithCancel(s.ctx)
 	return f, nil
+}
+
+// moverConfig is the configuration of a pull: from the members a who-has
+// finds when no candidate is left, moving on from members that stop being
+// alive.
+func (s *Service) moverConfig(p mover.Policy, pull func(context.Context, string, blocks.ID) error, replicas int,
+	idle time.Duration) mover.Config {
+	return mover.Config{Policy: p, Transfer: pull, Alive: s.net.Alive, NoProgress: s.cfg.LocateTimeout,
+		Timeout: blockTimeout, Idle: idle, Logger: s.log,
+		Locate: func(ctx context.Context, ids []blocks.ID, wait time.Duration) map[blocks.ID][]string {
+			return s.whoHas(ctx, ids, wait, replicas)
+		}}
+}
+
+// getPolicy: object order, a read-ahead window, every likely owner alike,
+// least loaded first.
+type getPolicy struct{ f *fetch }
+
+func (p getPolicy) Candidates(id blocks.ID) []mover.Candidate {
+	owners := p.f.svc.candidates(id, p.f.m.Replicas)
+	out := make([]mover.Candidate, len(owners))
+	for i, o := range owners {
+		out[i] = mover.Candidate{Peer: o}
+	}
+	return out
+}
+
+func (p getPolicy) Window(int) int { return p.f.svc.cfg.FetchWindow }
+
+func (p getPolicy) Ready(id blocks.ID) bool {
+	p.f.mu.Lock()
+	defer p.f.mu.Unlock()
+	return p.f.pos[id] <= p.f.want+p.f.ahead
+}
+
+func (p getPolicy) Landed(id blocks.ID, _ string) {
+	p.f.mu.Lock()
+	defer p.f.mu.Unlock()
+	close(p.f.done[id])
 }
 
 // candidates lists likely owners of a block: members known to hold it,
 // then its placement owners among the live members.
 func (s *Service) candidates(id blocks.ID, replicas int) []string {
 	self := s.net.Self().ID
-	out := s.locs.get(id)
+	out := slices.DeleteFunc(s.locs.get(id), func(m string) bool { return m == self })
 	for _, m := range registry.Place(id, s.net.Live(), max(replicas, 1)) {
-		if m.ID != self && !contains(out, m.ID) {
+		if m.ID != self && !slices.Contains(out, m.ID) {
 			out = append(out, m.ID)
 		}
 	}
 	return out
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
+// advance records that a reader wants block i, moving the read-ahead.
+func (f *fetch) advance(i int) {
+	f.mu.Lock()
+	moved := i > f.want
+	f.want = max(f.want, i)
+	f.mu.Unlock()
+	if moved {
+		f.mv.Wake()
 	}
-	return false
 }
 
-// wait blocks until block id is stored locally or the fetch failed.
+// wait blocks until block id is stored locally or the fetch ended without
+// it.
 func (f *fetch) wait(ctx context.Context, id blocks.ID) error {
 	f.mu.Lock()
 	ch := f.done[id]
@@ -147,168 +192,28 @@ func (f *fetch) isStored(id blocks.ID) bool {
 	return err == nil && has[0]
 }
 
-// run schedules block requests until every block is stored or one cannot be
-// found anywhere; then it records the local copy.
-func (f *fetch) run() {
-	defer close(f.end)
-	defer f.cancel()
-	err := f.loop()
-	if err == nil {
-		err = f.svc.store.Commit(f.ref, f.m, store.UseCache)
-	}
-	if err != nil {
-		f.fail(err)
-		f.svc.log.Warn().Err(err).Str("ref", f.ref.Short()).Msg("fetch failed")
-	}
-}
-
-func (f *fetch) loop() error {
-	pending := len(f.order)
-	workers := 0
-	defer func() {
-		f.cancel()
-		for ; workers > 0; workers-- {
-			<-f.results
-		}
-	}()
-	// deadline bounds the time without progress: it moves on with every block.
-	deadline := time.Now().Add(f.svc.cfg.LocateTimeout)
-	for pending > 0 {
-		started, stuck := f.schedule()
-		workers += started
-		if len(stuck) > 0 && !f.locating {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%w: block %s of %s: no member holds it (looked for %s)", blocks.ErrNotFound,
-					stuck[0].Short(), f.ref.Short(), f.svc.cfg.LocateTimeout)
-			}
-			f.locate(stuck, time.Until(deadline))
-		}
-		select {
-		case <-f.ctx.Done():
-			return f.ctx.Err()
-		case r := <-f.results:
-			workers--
-			if f.finish(r) {
-				pending--
-				deadline = time.Now().Add(f.svc.cfg.LocateTimeout)
-			}
-		case found := <-f.found:
-			f.locating = false
-			f.merge(found)
-		}
-	}
-	return nil
-}
-
-// schedule starts requests for every block that has a free, untried, live
-// owner, in object order. It returns how many it started and the blocks
-// that have no owner left to try.
-func (f *fetch) schedule() (int, []blocks.ID) {
-	started := 0
-	var stuck []blocks.ID
-	window := f.svc.cfg.FetchWindow
-	for _, id := range f.order {
-		if f.busy[id] || f.stored(id) {
-			continue
-		}
-		owner, ok := f.pick(id)
-		if !ok {
-			if f.untried(id) == 0 {
-				stuck = append(stuck, id)
-			}
-			continue
-		}
-		if f.inflight[owner] >= window {
-			continue
-		}
-		f.busy[id] = true
-		f.inflight[owner]++
-		started++
-		go f.get(id, owner)
-	}
-	return started, stuck
-}
-
-// pick chooses the least loaded owner of id that is live, untried for it
-// and has room in its window.
-func (f *fetch) pick(id blocks.ID) (string, bool) {
-	best, load := "", -1
-	for _, o := range f.owners[id] {
-		if f.dead[o] || f.tried[id][o] {
-			continue
-		}
-		if l := f.inflight[o]; (load < 0 || l < load) && l < f.svc.cfg.FetchWindow {
-			best, load = o, l
-		}
-	}
-	return best, load >= 0
-}
-
-func (f *fetch) untried(id blocks.ID) int {
-	n := 0
-	for _, o := range f.owners[id] {
-		if !f.dead[o] && !f.tried[id][o] {
-			n++
-		}
-	}
-	return n
-}
-
-func (f *fetch) stored(id blocks.ID) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *fetch) ended() bool {
 	select {
-	case <-f.done[id]:
+	case <-f.end:
 		return true
 	default:
 		return false
 	}
 }
 
-// finish applies a worker's result; it reports whether the block is stored.
-func (f *fetch) finish(r result) bool {
-	f.busy[r.id] = false
-	f.inflight[r.owner]--
-	if r.err == nil {
-		f.mu.Lock()
-		close(f.done[r.id])
-		f.mu.Unlock()
-		return true
+// run moves the blocks until every one is stored, the readers went away,
+// or one cannot be found; a whole object is then recorded as a cached copy.
+func (f *fetch) run() {
+	defer close(f.end)
+	defer f.cancel()
+	err := f.mv.Run(f.ctx)
+	if err == nil {
+		err = f.svc.store.Commit(f.ref, f.m, store.UseCache)
 	}
-	if f.tried[r.id] == nil {
-		f.tried[r.id] = map[string]bool{}
-	}
-	f.tried[r.id][r.owner] = true
-	if !isMissing(r.err) {
-		f.dead[r.owner] = true // unreachable, timed out, or failing: stop asking it in this fetch
-	}
-	f.svc.log.Debug().Err(r.err).Str("ref", f.ref.Short()).Str("block", r.id.Short()).Str("owner", r.owner).
-		Msg("block request failed; moving to another owner")
-	return false
-}
-
-// locate asks the network for owners of stuck blocks in the background.
-func (f *fetch) locate(ids []blocks.ID, wait time.Duration) {
-	f.locating = true
-	go func() {
-		found := f.svc.whoHas(f.ctx, ids, wait, f.m.Replicas)
-		select {
-		case f.found <- found:
-		case <-f.ctx.Done():
-		}
-	}()
-}
-
-// merge adds located owners; owners tried before get another chance,
-// since they answered that they hold the block now.
-func (f *fetch) merge(found map[blocks.ID][]string) {
-	for id, owners := range found {
-		for _, o := range owners {
-			if !contains(f.owners[id], o) {
-				f.owners[id] = append(f.owners[id], o)
-			}
-			delete(f.tried[id], o)
-			delete(f.dead, o)
+	if err != nil {
+		f.fail(err)
+		if !errors.Is(err, mover.ErrIdle) {
+			f.svc.log.Warn().Err(err).Str("ref", f.ref.Short()).Msg("fetch failed")
 		}
 	}
 }
@@ -317,7 +222,7 @@ func (f *fetch) merge(found map[blocks.ID][]string) {
 func (f *fetch) fail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.err = err
+	f.err = fmt.Errorf("fetch of %s: %w", f.ref.Short(), err)
 	for _, ch := range f.done {
 		select {
 		case <-ch:
@@ -327,30 +232,27 @@ func (f *fetch) fail(err error) {
 	}
 }
 
-// get fetches one block from owner, verifies it and stores it.
-func (f *fetch) get(id blocks.ID, owner string) {
-	err := f.svc.getBlock(f.ctx, f.ref, id, owner)
-	select {
-	case f.results <- result{id: id, owner: owner, err: err}:
-	case <-f.ctx.Done():
-		f.results <- result{id: id, owner: owner, err: f.ctx.Err()}
+// stop cancels the fetch and waits for it to end.
+func (f *fetch) stop() {
+	f.cancel()
+	<-f.end
+}
+
+// pullAs returns the transfer of a pull for ref: ask the owner for the
+// block, verify it, store it under use.
+func (s *Service) pullAs(ref blocks.Ref, use store.Use) func(context.Context, string, blocks.ID) error {
+	return func(ctx context.Context, owner string, id blocks.ID) error {
+		return s.getBlockAs(ctx, ref, id, owner, use)
 	}
 }
 
-// getBlock asks owner for block id, verifies it and stores it for ref as a
-// cached copy.
-func (s *Service) getBlock(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string) error {
-	return s.getBlockAs(ctx, ref, id, owner, store.UseCache)
-}
-
-// getBlockAs is getBlock with the use the block is reserved under.
+// getBlockAs asks owner for block id, verifies it and stores it for ref
+// under use.
 func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string, use store.Use) error {
 	mem, ok := s.member(owner)
 	if !ok {
 		return fmt.Errorf("%w: member %s is not live", rpc.ErrUnreachable, owner)
 	}
-	ctx, cancel := context.WithTimeout(ctx, blockTimeout)
-	defer cancel()
 	m, err := s.net.Call(ctx, mem.RPC, rpc.OpGetBlocks, &rpc.GetBlocksReq{IDs: rpc.PackIDs([]blocks.ID{id})}, nil)
 	if err != nil {
 		return err
@@ -362,10 +264,7 @@ func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, 
 		return err
 	}
 	s.locs.add(id, owner)
-	if err := s.store.Reserve(ref, []blocks.ID{id}, use); err != nil {
-		return err
-	}
-	return s.store.PutBlock(id, m.Data[0])
+	return s.keep(ref, []blocks.ID{id}, m.Data[:1], use)
 }
 
 // member returns the live member with that id.
@@ -384,13 +283,6 @@ func (s *Service) cancelFetch(ref blocks.Ref) {
 	f := s.fetches[ref]
 	s.fmu.Unlock()
 	if f != nil {
-		f.cancel()
-		<-f.end
+		f.stop()
 	}
-}
-
-// isMissing reports an owner that answered but lacked the block or sent bad
-// bytes: it stays usable for other blocks.
-func isMissing(err error) bool {
-	return errors.Is(err, blocks.ErrNotFound) || errors.Is(err, blocks.ErrHashMismatch)
 }

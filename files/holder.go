@@ -24,15 +24,21 @@ func (s *Service) StoreBlocks(key blocks.Ref, ids []blocks.ID, data [][]byte) er
 			return fmt.Errorf("%w: %w", rpc.ErrBadRequest, err)
 		}
 	}
-	if err := s.store.Reserve(key, ids, store.UseOwner); err != nil {
-		return err
-	}
+	return s.keep(key, ids, data, store.UseOwner)
+}
+
+// keep stores verified blocks and ties them to key under use: pinned while
+// stored, so no sweep drops them before their use is written, and used only
+// once stored, so a failure leaves no use of a missing block.
+func (s *Service) keep(key blocks.Ref, ids []blocks.ID, data [][]byte, use store.Use) error {
+	s.store.Pin(ids...)
+	defer s.store.Unpin(ids...)
 	for i := range ids {
 		if err := s.store.PutBlock(ids[i], data[i]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return s.store.Reserve(key, ids, use)
 }
 
 // AdoptManifest commits a manifest sent by the node that ran a put (or by a

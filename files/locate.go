@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -196,7 +197,7 @@ func (s *Service) IHave(reqID uint64, node string, ids []blocks.ID) {
 	}
 	q.mu.Lock()
 	for _, id := range ids {
-		if q.want[id] && !contains(q.found[id], node) {
+		if q.want[id] && !slices.Contains(q.found[id], node) {
 			q.found[id] = append(q.found[id], node)
 			if q.first.IsZero() {
 				q.first = time.Now()
@@ -219,19 +220,86 @@ func (s *Service) IHave(reqID uint64, node string, ids []blocks.ID) {
 
 // HandleWhoHas answers a who-has heard on the bus with the ids this node
 // holds, as blocks or as manifests, directly to the asker over rpc.
+//
+// An asker repeats its who-has (with backoff) until answers arrive; under
+// load, answers arrive late and the repeats pile up, and with a hundred
+// askers and as many holders each repeat would cost every holder an rpc.
+// So a holder answers a given question (asker, request id) once, again
+// only if it holds more of the ids than it said, or if the answer failed.
 func (s *Service) HandleWhoHas(m pubsub.Message) {
 	held := s.held(m.IDs)
-	if len(held) == 0 || m.ReplyTo == "" {
+	if len(held) == 0 || m.ReplyTo == "" || !s.answers.begin(m.From, m.ReqID, len(held), s.cfg.Now()) {
 		return
 	}
 	s.goBG(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
 		defer cancel()
 		req := &rpc.IHaveReq{ReqID: m.ReqID, Node: s.net.Self().ID, IDs: rpc.PackIDs(held)}
-		if _, err := s.net.Call(ctx, m.ReplyTo, rpc.OpIHave, req, nil); err != nil {
+		_, err := s.net.Call(ctx, m.ReplyTo, rpc.OpIHave, req, nil)
+		if err != nil {
 			s.log.Debug().Err(err).Str("peer", m.From).Msg("who-has answer not delivered")
 		}
+		s.answers.end(m.From, m.ReqID, err == nil)
 	})
+}
+
+// answered remembers the who-has questions this node answered lately.
+type answered struct {
+	mu   sync.Mutex
+	keep time.Duration
+	m    map[answerKey]answer
+}
+
+type answerKey struct {
+	from  string
+	reqID uint64
+}
+
+type answer struct {
+	held int       // ids named in the answer
+	at   time.Time // when it was sent
+	busy bool      // the answer is on its way
+}
+
+// maxAnswered bounds the questions remembered.
+const maxAnswered = 4096
+
+// begin reports whether to answer (from, reqID) with held ids, and marks
+// the answer on its way.
+func (a *answered) begin(from string, reqID uint64, held int, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := answerKey{from, reqID}
+	if prev, ok := a.m[k]; ok && (prev.busy || (held <= prev.held && now.Sub(prev.at) < a.keep)) {
+		return false
+	}
+	if len(a.m) >= maxAnswered {
+		for k, v := range a.m {
+			if !v.busy && now.Sub(v.at) >= a.keep {
+				delete(a.m, k)
+			}
+		}
+		if len(a.m) >= maxAnswered {
+			return true // too many questions at once: answer without remembering
+		}
+	}
+	a.m[k] = answer{held: held, at: now, busy: true}
+	return true
+}
+
+// end records how the answer went: a failed one may be sent again.
+func (a *answered) end(from string, reqID uint64, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := answerKey{from, reqID}
+	if !ok {
+		delete(a.m, k)
+		return
+	}
+	if v, found := a.m[k]; found {
+		v.busy = false
+		a.m[k] = v
+	}
 }
 
 // held returns those of ids stored here as a block or a manifest.

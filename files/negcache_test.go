@@ -23,6 +23,7 @@ func (p *silentPeers) Self() registry.Member { return registry.Member{ID: "self"
 func (p *silentPeers) Live() []registry.Member {
 	return []registry.Member{p.Self(), {ID: "peer", RPC: "peer"}}
 }
+func (p *silentPeers) Alive(id string) bool { return true }
 func (p *silentPeers) Call(ctx context.Context, ep string, op rpc.Op, req rpc.Body, data [][]byte) (*rpc.Message, error) {
 	return nil, blocks.ErrNotFound
 }

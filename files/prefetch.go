@@ -68,10 +68,8 @@ func newPrefetcher(s *Service) *prefetcher {
 	return p
 }
 
-// CountServed adds n to the bytes this node served to peers (GetBlocks).
-func (s *Service) CountServed(n int64) { s.pf.served.Add(n) }
-
-// Served is the block bytes this node has served to peers since it started.
+// Served is the block bytes this node has served to peers (get_blocks)
+// since it started.
 func (s *Service) Served() int64 { return s.pf.served.Load() }
 
 // Prefetch starts spreading ref, which must be known here, to every member

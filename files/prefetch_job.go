@@ -163,11 +163,13 @@ func (p *prefetcher) attempt(j *job, in *intent) (bool, error) {
 	if _, err := s.store.CommitHeld(in.ref, m, store.UseOwner, blocks.Ref{}); err != nil {
 		return false, err
 	}
-	sw, err := newSwarm(s, j, in, m)
+	sw, mv, err := newSwarm(s, j, in, m)
 	if err != nil {
 		return false, err
 	}
-	progressed, err := sw.run()
+	err = mv.Run(j.ctx)
+	sw.announce()
+	progressed := mv.Stats().Landed > 0
 	if err != nil {
 		return progressed, err
 	}

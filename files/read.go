@@ -8,6 +8,7 @@ import (
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
+	"github.com/emerge-dev/emerge/files/mover"
 	"github.com/emerge-dev/emerge/internal/bufpool"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
@@ -50,6 +51,8 @@ func (s *Service) remoteManifest(ctx context.Context, ref blocks.Ref) (*blocks.M
 		return m, err
 	}
 	found := s.whoHas(ctx, []blocks.ID{blocks.ID(ref)}, s.cfg.LocateTimeout, 1)
+	s.log.Debug().Str("ref", ref.Short()).Strs("guessed", guess).Strs("found", found[blocks.ID(ref)]).
+		Msg("manifest not at its placement owners; who-has")
 	if m, err := s.manifestFrom(ctx, ref, found[blocks.ID(ref)], tried); err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return m, err
 	}
@@ -69,9 +72,14 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	answers := make(chan answer, len(members))
 	asked := 0
+	defer func() { // the first good answer cancels the others; wait for them
+		cancel()
+		for ; asked > 0; asked-- {
+			<-answers
+		}
+	}()
 	for _, id := range members {
 		if tried[id] {
 			continue
@@ -88,8 +96,9 @@ func (s *Service) manifestFrom(ctx context.Context, ref blocks.Ref, members []st
 		}()
 	}
 	var deleted error
-	for ; asked > 0; asked-- {
+	for asked > 0 {
 		a := <-answers
+		asked--
 		if errors.Is(a.err, blocks.ErrDeleted) {
 			deleted = a.err
 			continue
@@ -145,14 +154,21 @@ func (s *Service) ReadBlock(ctx context.Context, ref blocks.Ref, m *blocks.Manif
 	if err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return b, err
 	}
-	f, err := s.fetchFor(m, ref)
-	if err != nil {
-		return nil, err
+	for {
+		f, err := s.fetchFor(m, ref)
+		if err != nil {
+			return nil, err
+		}
+		f.advance(i)
+		err = f.wait(ctx, id)
+		if errors.Is(err, mover.ErrIdle) && ctx.Err() == nil {
+			continue // the fetch ended as this reader arrived: start another
+		}
+		if err != nil {
+			return nil, fmt.Errorf("block %d of %s: %w", i, ref.Short(), err)
+		}
+		return s.store.GetBlock(id, dst)
 	}
-	if err := f.wait(ctx, id); err != nil {
-		return nil, fmt.Errorf("block %d of %s: %w", i, ref.Short(), err)
-	}
-	return s.store.GetBlock(id, dst)
 }
 
 // WriteTo copies the object to w in order and returns the bytes written.

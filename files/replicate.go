@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/files/mover"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
 )
@@ -35,68 +36,83 @@ func (s *Service) checkMembers(n int) error {
 // this node's own copy (the node that takes a put commits it as an owner
 // copy whatever the ranking) and n-1 more at the top-ranked other live
 // members by rendezvous hash, moving down the ranking past members that
-// fail. So a put sends n-1 copies out of this node, not about n
-// (docs/architecture.md, Placement). It fails only when fewer than least
-// copies could be made; the copies between least and n are left to repair.
-// It returns the other members that acknowledged the block.
+// fail or stop being alive (the mover with the push policy). So a put
+// sends n-1 copies out of this node, not about n (docs/architecture.md,
+// Placement). It fails only when fewer than least copies could be made;
+// the copies between least and n are left to repair. It returns the other
+// members that acknowledged the block.
 func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n, least int) ([]string, error) {
 	if err := s.checkMembers(least); err != nil {
 		return nil, err
 	}
-	self := s.net.Self().ID
-	ranked := registry.Rank(id, s.net.Live())
-	var holders []string
-	var errs []error
-	have, next := 1, 0 // this node's copy
-	for have < n && next < len(ranked) {
-		var batch []registry.Member
-		for have+len(batch) < n && next < len(ranked) {
-			m := ranked[next]
-			next++
-			if m.ID != self {
-				batch = append(batch, m)
-			}
-		}
-		ok, failed := s.pushAll(ctx, key, id, data, batch)
-		holders, have, errs = append(holders, ok...), have+len(ok), append(errs, failed...)
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	if n <= 1 {
+		return nil, nil
 	}
+	p := newPushPolicy(s.net.Self().ID, registry.Rank(id, s.net.Live()))
+	push := func(ctx context.Context, peer string, id blocks.ID) error {
+		return p.record(peer, s.push(ctx, key, id, data, p.members[peer]))
+	}
+	mv, err := mover.New(mover.Config{Policy: p, Transfer: push, Alive: s.net.Alive, Timeout: pushTimeout,
+		SkipStuck: true, Logger: s.log}, []mover.Item{{ID: id, Size: int64(len(data)), Copies: n - 1}})
+	if err != nil {
+		return nil, err
+	}
+	if err := mv.Run(ctx); err != nil {
+		return nil, err
+	}
+	have := 1 + len(p.holders)
 	if have < least {
-		return holders, fmt.Errorf("%w: block %s: %d of %d replicas stored, at least %d needed: %w", rpc.ErrUnavailable,
-			id.Short(), have, n, least, errors.Join(errs...))
+		return p.holders, fmt.Errorf("%w: block %s: %d of %d replicas stored, at least %d needed: %w", rpc.ErrUnavailable,
+			id.Short(), have, n, least, p.failures())
 	}
 	if have < n {
-		s.log.Debug().Str("block", id.Short()).Int("copies", have).Int("target", n).Err(errors.Join(errs...)).
+		s.log.Debug().Str("block", id.Short()).Int("copies", have).Int("target", n).Err(p.failures()).
 			Msg("block stored under its target; repair makes the rest")
 	}
-	return holders, nil
+	return p.holders, nil
 }
 
-// pushAll pushes one block to several members at once and returns those
-// that stored it and the errors of the others.
-func (s *Service) pushAll(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, to []registry.Member) ([]string, []error) {
-	var mu sync.Mutex
-	var ok []string
-	var errs []error
-	var wg sync.WaitGroup
-	for _, m := range to {
-		wg.Add(1)
-		go func(m registry.Member) {
-			defer wg.Done()
-			err := s.push(ctx, key, id, data, m)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", m.ID, err))
-				return
-			}
-			ok = append(ok, m.ID)
-		}(m)
+// pushPolicy places copies of one block down the rendezvous ranking: each
+// member is its own tier, so a copy goes to the best-ranked member that has
+// not failed or taken a copy.
+type pushPolicy struct {
+	ranked  []mover.Candidate
+	members map[string]registry.Member
+	holders []string
+
+	mu   sync.Mutex // failures are recorded on the transfer goroutines
+	errs []error
+}
+
+func newPushPolicy(self string, ranked []registry.Member) *pushPolicy {
+	p := &pushPolicy{members: map[string]registry.Member{}}
+	for _, m := range ranked {
+		if m.ID != self {
+			p.ranked = append(p.ranked, mover.Candidate{Peer: m.ID, Tier: len(p.ranked)})
+			p.members[m.ID] = m
+		}
 	}
-	wg.Wait()
-	return ok, errs
+	return p
+}
+
+func (p *pushPolicy) Candidates(blocks.ID) []mover.Candidate { return p.ranked }
+func (p *pushPolicy) Window(int) int                         { return 1 << 10 }
+func (p *pushPolicy) Ready(blocks.ID) bool                   { return true }
+func (p *pushPolicy) Landed(_ blocks.ID, peer string)        { p.holders = append(p.holders, peer) }
+
+func (p *pushPolicy) record(peer string, err error) error {
+	if err != nil {
+		p.mu.Lock()
+		p.errs = append(p.errs, fmt.Errorf("%s: %w", peer, err))
+		p.mu.Unlock()
+	}
+	return err
+}
+
+func (p *pushPolicy) failures() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return errors.Join(p.errs...)
 }
 
 func (s *Service) push(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, m registry.Member) error {

@@ -18,15 +18,15 @@ import (
 
 // Config configures a Service. Zero values mean defaults.
 type Config struct {
-	Store      *store.Store  // required
-	Net        Network       // the peer layer; nil: a node alone
-	BlockSize  int           // default block size of a put (default 1 MiB)
-	Replicas   int           // default replica count of a put: its target (default 1)
+	Store     *store.Store // required
+	Net       Network      // the peer layer; nil: a node alone
+	BlockSize int          // default block size of a put (default 1 MiB)
+	Replicas  int          // default replica count of a put: its target (default 1)
 	// MinReplicas is the default number of durable copies a put waits for
 	// before it returns (default 1, at most Replicas). Copies between it and
 	// the target are made by repair.
 	MinReplicas int
-	UploadIdle time.Duration // an upload idle this long is aborted (default 2 min)
+	UploadIdle  time.Duration // an upload idle this long is aborted (default 2 min)
 	// LocateTimeout bounds the search for owners of a missing block (default 10 s).
 	LocateTimeout time.Duration
 	// FetchWindow is the block requests kept in flight per owner (default 8).
@@ -98,6 +98,7 @@ type Service struct {
 	// peer network
 	locs    *locations
 	missing *negcache.Cache[blocks.Ref] // refs no member had, lately (negcache.go)
+	answers answered
 	qmu     sync.Mutex
 	queries map[uint64]*query
 	queryID atomic.Uint64
@@ -122,6 +123,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, store: cfg.Store, net: cfg.Net, log: cfg.Logger, uploads: make(map[uint64]*Upload),
 		nextID: uint64(cfg.Now().UnixNano()), quit: make(chan struct{}), locs: newLocations(1 << 20),
 		queries: make(map[uint64]*query), fetches: make(map[blocks.Ref]*fetch)}
+	s.answers = answered{keep: cfg.LocateTimeout, m: map[answerKey]answer{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.missing = newMissing(cfg)
 	s.pf = newPrefetcher(s)

@@ -13,7 +13,7 @@ import (
 // dashes); conf/emerge.yaml documents them all. A zero value means the
 // default.
 type Config struct {
-	Listen      string         `yaml:"listen" doc:"rpc endpoint the node binds (ZeroMQ ROUTER); port * picks a free one"`
+	Listen      string         `yaml:"listen" doc:"rpc endpoint the node binds (ZeroMQ ROUTER), tcp://host:port or host:port; port * picks a free one"`
 	DataDir     string         `yaml:"data_dir" doc:"directory of the Badger store and the node's id"`
 	BlockSize   units.ByteSize `yaml:"block_size" doc:"default block size of a put, 64KiB..64MiB"`
 	Replicas    int            `yaml:"replicas" doc:"target number of durable copies of each block; repair restores it after a loss"`
@@ -26,9 +26,9 @@ type Config struct {
 	ShmBytes    units.ByteSize `yaml:"shm_bytes" doc:"capacity of the shared-memory hot copies and local uploads; 0: a quarter of the smaller of RAM and the tmpfs"`
 	ShmOff      bool           `yaml:"shm_off" doc:"no shared memory: local clients stream like remote ones"`
 
-	PubListen     string        `yaml:"pub_listen" doc:"broadcast endpoint the node binds (ZeroMQ PUB); port * picks a free one"`
+	PubListen     string        `yaml:"pub_listen" doc:"broadcast endpoint the node binds (ZeroMQ PUB), tcp://host:port or host:port; empty: the port after listen's (port * stays *)"`
 	AdvertiseHost string        `yaml:"advertise_host" doc:"host other members use to reach this node's rpc and pub endpoints; default: the bound host, or the hostname when bound to all interfaces"`
-	Peers         []string      `yaml:"peers" doc:"rpc endpoints of members to join through (comma-separated in env and flags); empty: start alone, or rejoin the members remembered in the data dir"`
+	Peers         []string      `yaml:"peers" doc:"rpc endpoints (tcp://host:port or host:port) of members to join through, comma-separated in env and flags; empty: start alone, or rejoin the members remembered in the data dir"`
 	Groups        []string      `yaml:"groups" doc:"groups this node belongs to (comma-separated in env and flags), e.g. actor"`
 	Heartbeat     time.Duration `yaml:"heartbeat" doc:"period of the heartbeat each member broadcasts"`
 	SuspectAfter  time.Duration `yaml:"suspect_after" doc:"a member not heard for this long is suspect (still used, tried last)"`
@@ -58,7 +58,8 @@ type Config struct {
 	Bus func(nodeID string) (pubsub.Bus, error) `yaml:"-"`
 }
 
-// DefaultConfig returns the defaults: one node on loopback, data under
+// DefaultConfig returns the defaults: one node on loopback (rpc on port
+// 7700, broadcast on 7701, the port after listen's), data under
 // ./emerge-data.
 func DefaultConfig() Config {
 	return Config{
@@ -73,7 +74,6 @@ func DefaultConfig() Config {
 		MemTableSize:     32 << 20,
 		BlockCacheSize:   32 << 20,
 		GCInterval:       5 * time.Minute,
-		PubListen:        "tcp://127.0.0.1:7701",
 		Heartbeat:        time.Second,
 		SuspectAfter:     3 * time.Second,
 		DeadAfter:        10 * time.Second,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/internal/endpoint"
 	"github.com/emerge-dev/emerge/internal/units"
 	"github.com/emerge-dev/emerge/registry"
 	"gopkg.in/yaml.v3"
@@ -151,8 +152,6 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: min_replicas %d outside 1..replicas (%d)", ErrConfig, c.MinReplicas, c.Replicas)
 	case c.MaxInflight < 1:
 		return fmt.Errorf("%w: max_inflight must be positive", ErrConfig)
-	case !strings.HasPrefix(c.Listen, "tcp://") && !strings.HasPrefix(c.Listen, "ipc://"):
-		return fmt.Errorf("%w: listen %q: want tcp://host:port or ipc://path", ErrConfig, c.Listen)
 	case c.Heartbeat <= 0 || c.SuspectAfter <= c.Heartbeat || c.DeadAfter <= c.SuspectAfter:
 		return fmt.Errorf("%w: want 0 < heartbeat (%s) < suspect_after (%s) < dead_after (%s)", ErrConfig, c.Heartbeat, c.SuspectAfter, c.DeadAfter)
 	case c.ShmBytes < 0:
@@ -165,7 +164,39 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%w: group %q: %w", ErrConfig, g, err)
 		}
 	}
+	if err := c.normaliseEndpoints(); err != nil {
+		return err
+	}
 	return c.validateSecurity() // security.go
+}
+
+// normaliseEndpoints turns host:port into tcp://host:port in listen,
+// pub_listen and peers, and derives pub_listen from listen when it is not
+// set.
+func (c *Config) normaliseEndpoints() error {
+	var err error
+	if c.Listen, err = endpoint.Listen(c.Listen); err != nil {
+		return fmt.Errorf("%w: listen: %w", ErrConfig, err)
+	}
+	if !strings.HasPrefix(c.Listen, "tcp://") && !strings.HasPrefix(c.Listen, "ipc://") {
+		return fmt.Errorf("%w: listen %q: want tcp://host:port, host:port or ipc://path", ErrConfig, c.Listen)
+	}
+	if c.PubListen == "" {
+		c.PubListen, err = endpoint.NextPort(c.Listen)
+	} else {
+		c.PubListen, err = endpoint.Listen(c.PubListen)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: pub_listen: %w (set pub_listen)", ErrConfig, err)
+	}
+	peers := make([]string, len(c.Peers)) // not in place: the caller's config shares the array
+	for i, p := range c.Peers {
+		if peers[i], err = endpoint.Dial(p); err != nil {
+			return fmt.Errorf("%w: peers: %w", ErrConfig, err)
+		}
+	}
+	c.Peers = peers
+	return nil
 }
 
 // fillZero copies defaults into zero-valued fields (not Logger, not bools).

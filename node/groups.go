@@ -50,7 +50,7 @@ func (n *Node) group(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	if err := m.Decode(&req); err != nil {
 		return nil, err
 	}
-	reg := n.cluster.reg
+	reg := n.members.Registry()
 	var err error
 	switch req.Action {
 	case rpc.GroupList:
@@ -72,7 +72,7 @@ func (n *Node) group(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 		if err := n.saveGroups(self.Groups); err != nil {
 			return nil, err
 		}
-		n.cluster.heartbeat() // spread the new record now rather than at the next tick
+		n.members.Heartbeat() // spread the new record now rather than at the next tick
 		if req.Action == rpc.GroupJoin {
 			n.files.GroupsChanged()
 		}
@@ -92,4 +92,4 @@ func (n *Node) saveGroups(gs []string) error {
 }
 
 // Groups returns this node's groups.
-func (n *Node) Groups() []string { return n.cluster.reg.Self().Groups }
+func (n *Node) Groups() []string { return n.members.Registry().Self().Groups }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/files"
@@ -14,8 +15,11 @@ var Version = "dev"
 // maxInline caps PutObject: bigger objects use the streamed upload.
 const maxInline = 16 << 20
 
-func (n *Node) mux() *rpc.Mux {
-	m := rpc.NewMux()
+// register serves every op on m: the client-facing ones here, the peer ops
+// of membership and of the object service theirs.
+func (n *Node) register(m *rpc.Mux) {
+	n.members.Register(m)
+	n.files.Register(m)
 	m.Handle(rpc.OpPing, n.ping)
 	m.Handle(rpc.OpPutObject, n.putObject)
 	m.Handle(rpc.OpPutStart, n.putStart)
@@ -27,22 +31,10 @@ func (n *Node) mux() *rpc.Mux {
 	m.Handle(rpc.OpDelete, n.delete)
 	m.Handle(rpc.OpList, n.list)
 	m.Handle(rpc.OpInfo, n.info)
-	m.Handle(rpc.OpJoin, n.join)
-	m.Handle(rpc.OpRegistry, n.registryTable)
-	m.Handle(rpc.OpMembers, n.members)
-	m.Handle(rpc.OpIHave, n.iHave)
-	m.Handle(rpc.OpPutBlocks, n.putBlocks)
-	m.Handle(rpc.OpPutManifest, n.putManifest)
-	m.Handle(rpc.OpGetBlocks, n.getBlocks)
-	m.Handle(rpc.OpGetManifest, n.getManifest)
-	m.Handle(rpc.OpForget, n.forget)
-	m.Handle(rpc.OpTombstones, n.tombstones)
 	n.handleShm(m)
 	m.Handle(rpc.OpGroup, n.group)
 	m.Handle(rpc.OpPrefetch, n.prefetch)
 	m.Handle(rpc.OpPrefetchStatus, n.prefetchStatus)
-	m.Handle(rpc.OpPrefetchList, n.prefetchList)
-	return m
 }
 
 func (n *Node) ping(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
@@ -110,13 +102,39 @@ func (n *Node) list(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	rep := &rpc.ListRep{Items: make(rpc.ObjectInfos, len(objs))}
 	for i, o := range objs {
 		rep.Items[i] = rpc.ObjectInfo{Ref: o.Ref[:], Size: o.Size, BlockSize: o.BlockSize, Blocks: o.Blocks,
-			Replicas: o.Replicas, Created: o.Created.UnixNano(), ContentType: o.ContentType}
+			Replicas: o.Replicas, Created: o.Created.UnixNano(), ContentType: o.ContentType, Meta: o.Meta}
+		if rep.Items[i].Local, err = n.localBlocks(ctx, o.Ref); err != nil {
+			return nil, err
+		}
 	}
 	if len(objs) == limit {
 		last := objs[len(objs)-1].Ref
 		rep.Next = last[:]
 	}
 	return &rpc.Reply{Body: rep}, nil
+}
+
+// localBlocks counts the blocks of a listed object this node holds, as stat
+// does. An object deleted since it was listed counts none.
+func (n *Node) localBlocks(ctx context.Context, ref blocks.Ref) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m, _, err := n.store.Manifest(ref)
+	if errors.Is(err, blocks.ErrNotFound) || errors.Is(err, blocks.ErrDeleted) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	has, err := n.store.HasBlocks(m.Blocks)
+	held := 0
+	for _, h := range has {
+		if h {
+			held++
+		}
+	}
+	return held, err
 }
 
 func decodeRef(m *rpc.Message) (blocks.Ref, error) {

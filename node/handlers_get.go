@@ -3,14 +3,14 @@ package node
 import (
 	"context"
 
+	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/rpc"
 )
 
 // replyBudget is how many block bytes a GetObject with Count 0 returns; a
 // reply always carries at least one block.
 const (
-	replyBudget  = 4 << 20
-	maxReplySize = 64 << 20
+	replyBudget = 4 << 20
 )
 
 func (n *Node) getObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
@@ -36,7 +36,7 @@ func (n *Node) getObject(ctx context.Context, m *rpc.Message) (*rpc.Reply, error
 	if count == 0 {
 		count = max(1, replyBudget/man.BlockSize)
 	}
-	count = min(count, len(man.Blocks)-first, max(1, maxReplySize/man.BlockSize))
+	count = min(count, len(man.Blocks)-first, max(1, files.MaxReplyBytes/man.BlockSize))
 	rep := &rpc.GetObjectRep{Manifest: req.Manifest, First: first, Count: count, Size: man.Size, Blocks: len(man.Blocks)}
 	data := make([][]byte, 0, count+1)
 	if req.Manifest {

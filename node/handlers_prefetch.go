@@ -40,8 +40,3 @@ func (n *Node) prefetchStatus(ctx context.Context, m *rpc.Message) (*rpc.Reply, 
 	}
 	return &rpc.Reply{Body: rep}, nil
 }
-
-// prefetchList answers a node catching up with the intents this node knows.
-func (n *Node) prefetchList(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
-	return &rpc.Reply{Body: &rpc.PrefetchIntentsRep{Intents: n.files.Intents()}}, nil
-}

@@ -16,7 +16,9 @@ import (
 	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/internal/hostid"
+	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
+	"github.com/emerge-dev/emerge/registry/membership"
 	"github.com/emerge-dev/emerge/rpc"
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
@@ -34,7 +36,8 @@ type Node struct {
 	files    *files.Service
 	server   *rpc.Server
 	peers    *peerPool
-	cluster  *cluster
+	bus      pubsub.Bus
+	members  *membership.Service
 	handlers *rpc.Mux
 	shm      *hotTier    // nil when shm_off
 	sec      *security   // keys and ZAP handler (security.go)
@@ -70,11 +73,10 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	n.ready.Store(true)
-	n.cluster.start()
-	n.cluster.join(ctx)
-	self := n.cluster.reg.Self()
+	n.members.Start(ctx)
+	self := n.members.Registry().Self()
 	n.log.Info().Str("rpc", self.RPC).Str("pub", self.Pub).Str("data", n.cfg.DataDir).
-		Int("members", len(n.cluster.reg.Live())).Msg("node started")
+		Int("members", len(n.Live())).Msg("node started")
 	return nil
 }
 
@@ -102,7 +104,7 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startSecurity(); err != nil {
 		return err
 	}
-	n.handlers = n.mux()
+	n.handlers = rpc.NewMux()
 	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: rpc.HandlerFunc(n.serve),
 		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger(), Curve: n.sec.server})
 	if err != nil {
@@ -111,17 +113,20 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startCluster(ctx); err != nil {
 		return err
 	}
-	n.files, err = files.New(files.Config{Store: n.store, Net: network{n.cluster}, BlockSize: int(n.cfg.BlockSize),
-		Replicas: n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
+	n.files, err = files.New(files.Config{Store: n.store, Net: files.NewNetwork(n.members.Registry(), n.peers, n.bus),
+		BlockSize: int(n.cfg.BlockSize),
+		Replicas:  n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
 		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat,
 		Logger: n.log.With().Str("component", "files").Logger()})
 	if err != nil {
 		return err
 	}
-	n.cluster.onMessage = n.onMessage
-	n.cluster.onPeerBack = n.files.CatchUpLater
+	if err := n.startShm(); err != nil {
+		return err
+	}
 	n.startAllowWatch()
-	return n.startShm()
+	n.register(n.handlers)
+	return nil
 }
 
 // serve answers "unavailable" until the node has started.
@@ -164,7 +169,7 @@ func (n *Node) Close() error {
 	n.closed = true
 	if n.ready.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		n.cluster.leave(ctx)
+		n.members.Leave(ctx)
 		cancel()
 	}
 	n.ready.Store(false)
@@ -192,8 +197,11 @@ func (n *Node) shutdown() error {
 		errs = append(errs, n.server.Close())
 	}
 	errs = append(errs, n.stopShm())
-	if n.cluster != nil {
-		n.cluster.close()
+	if n.members != nil {
+		n.members.Close()
+	}
+	if n.bus != nil {
+		errs = append(errs, n.bus.Close())
 	}
 	if n.peers != nil {
 		n.peers.close()
@@ -218,10 +226,10 @@ func (n *Node) ID() string { return n.id }
 func (n *Node) HostID() string { return n.host }
 
 // Endpoint is the rpc endpoint other members and clients reach this node on.
-func (n *Node) Endpoint() string { return n.cluster.reg.Self().RPC }
+func (n *Node) Endpoint() string { return n.members.Registry().Self().RPC }
 
 // PubEndpoint is the broadcast endpoint other members subscribe to.
-func (n *Node) PubEndpoint() string { return n.cluster.reg.Self().Pub }
+func (n *Node) PubEndpoint() string { return n.members.Registry().Self().Pub }
 
 // Store gives tests and tools direct access to the node's block store.
 func (n *Node) Store() *store.Store { return n.store }
@@ -231,10 +239,10 @@ func (n *Node) Store() *store.Store { return n.store }
 func (n *Node) Files() *files.Service { return n.files }
 
 // Members returns the member table as this node sees it.
-func (n *Node) Members() []registry.Status { return n.cluster.reg.Members() }
+func (n *Node) Members() []registry.Status { return n.members.Registry().Members() }
 
 // Live returns the members this node considers live (self included).
-func (n *Node) Live() []registry.Member { return n.cluster.reg.Live() }
+func (n *Node) Live() []registry.Member { return n.members.Registry().Live() }
 
 // Config returns the node's effective configuration.
 func (n *Node) Config() Config { return n.cfg }

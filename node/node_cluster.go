@@ -9,23 +9,43 @@ import (
 
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
+	"github.com/emerge-dev/emerge/registry/membership"
 )
 
-// startCluster binds the bus and builds the membership component.
+// startCluster binds the bus and builds the membership service. Bus
+// messages and membership events go to the object service, set up after.
 func (n *Node) startCluster(ctx context.Context) error {
 	bus, err := n.newBus()
 	if err != nil {
 		return fmt.Errorf("node: bus: %w", err)
 	}
+	n.bus = bus
 	n.peers = newPeerPool(n.zctx, n.sec.client, n.log.With().Str("component", "peers").Logger())
 	self := registry.Member{ID: n.id, Host: n.host, Groups: n.startGroups(), Incarnation: 1,
 		RPC: advertise(n.server.Endpoint(), n.cfg.AdvertiseHost), Pub: advertise(bus.Endpoint(), n.cfg.AdvertiseHost)}
-	n.cluster, err = newCluster(n.cfg, self, bus, n.peers, n.store, n.log.With().Str("component", "cluster").Logger())
-	if err != nil {
-		bus.Close()
-		return err
+	n.members, err = membership.New(membership.Config{Self: self, Heartbeat: n.cfg.Heartbeat,
+		SuspectAfter: n.cfg.SuspectAfter, DeadAfter: n.cfg.DeadAfter, Seeds: n.cfg.Peers, Bus: bus, Caller: n.peers,
+		Meta: n.store, OnMessage: n.onMessage, OnEvent: n.onMemberEvent,
+		Logger: n.log.With().Str("component", "cluster").Logger()})
+	return err
+}
+
+// onMessage hands bus messages that are not about membership to the object
+// service. Membership runs its goroutines from Start, when the service
+// exists.
+func (n *Node) onMessage(m pubsub.Message) {
+	n.files.HandleMessage(m)
+}
+
+// onMemberEvent catches up with a member that joins or comes back, and
+// drops the connection to one removed.
+func (n *Node) onMemberEvent(e registry.Event) {
+	switch e.Kind {
+	case registry.EventJoin, registry.EventRejoin:
+		n.files.CatchUpLater(e.Member)
+	case registry.EventRemove:
+		n.peers.drop(e.Member.RPC)
 	}
-	return nil
 }
 
 func (n *Node) newBus() (pubsub.Bus, error) {

@@ -44,8 +44,8 @@ func (p *peerPool) conn(endpoint string) (*rpc.Conn, error) {
 	return c, nil
 }
 
-// call sends one request to the peer at endpoint.
-func (p *peerPool) call(ctx context.Context, endpoint string, op rpc.Op, req rpc.Body, data [][]byte) (*rpc.Message, error) {
+// Call sends one request to the peer at endpoint (rpc.Caller).
+func (p *peerPool) Call(ctx context.Context, endpoint string, op rpc.Op, req rpc.Body, data [][]byte) (*rpc.Message, error) {
 	c, err := p.conn(endpoint)
 	if err != nil {
 		return nil, err

@@ -217,7 +217,7 @@ func (n *Node) reloadAllow() {
 	n.log.Info().Int("allowed", len(keys)).Msg("allow list changed")
 	// Subscribers passed the handshake under the old list: make them pass it
 	// again. (Requests are checked one by one; see rpc.ServerConfig.Curve.)
-	if b, ok := n.cluster.bus.(interface{ CutSubscribers() error }); ok {
+	if b, ok := n.bus.(interface{ CutSubscribers() error }); ok {
 		b.CutSubscribers()
 	}
 }

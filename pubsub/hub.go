@@ -24,6 +24,11 @@ type HubOptions struct {
 	Seed uint64
 	// Delay is added to every delivery; order per subscriber is kept.
 	Delay time.Duration
+	// Link, when set, is asked about every delivery from the bus named
+	// from to the bus named to: drop it, or add delay (a virtual network's
+	// partitions, frozen nodes and link latencies). It must not call back
+	// into the hub.
+	Link func(from, to string) (drop bool, delay time.Duration)
 	// Buffer is the capacity of each bus's Messages channel. Default
 	// DefaultBuffer.
 	Buffer int
@@ -107,6 +112,17 @@ func (h *Hub) broadcast(from *MemBus, frame []byte) {
 		if h.opts.Loss > 0 && h.rng.Float64() < h.opts.Loss {
 			from.stats.sendDropped.Add(1)
 			continue
+		}
+		d := d
+		if h.opts.Link != nil {
+			drop, extra := h.opts.Link(from.name, s.name)
+			if drop {
+				from.stats.sendDropped.Add(1)
+				continue
+			}
+			if extra > 0 {
+				d.due = time.Now().Add(h.opts.Delay + extra)
+			}
 		}
 		select {
 		case s.in <- d:

@@ -105,6 +105,9 @@ func beats(a, b Member) bool {
 	if a.Left != b.Left {
 		return a.Left
 	}
+	if sameContent(a, b) {
+		return false
+	}
 	return bytes.Compare(appendRecord(nil, a), appendRecord(nil, b)) > 0
 }
 

@@ -22,6 +22,7 @@ type Registry struct {
 	events   eventLog
 	digest   uint64
 	digestOK bool
+	snap     []byte // the encoded table; nil when a record changed since
 
 	// live caches the sorted live members; nil when stale. Readers load it
 	// without the mutex; writers clear it under the mutex.
@@ -144,5 +145,6 @@ func (r *Registry) setState(e *entry, s State, now time.Time) {
 // holds r.mu.
 func (r *Registry) recordChanged() {
 	r.digestOK = false
+	r.snap = nil
 	r.live.Store(nil)
 }

@@ -10,19 +10,25 @@ import (
 // Snapshot encodes every record in the table, self included, sorted by id:
 // the msgpack array [version, [[id, rpc, pub, host, [groups], incarnation,
 // left]...]]. Liveness is not saved. DecodeSnapshot reads it back; the same
-// bytes serve as the table a peer pulls over rpc.
+// bytes serve as the table a peer pulls over rpc. The encoding is kept until
+// a record changes, so the pulls of a converging cluster (every member asks
+// every other) cost no encoding: callers must not modify it.
 func (r *Registry) Snapshot() ([]byte, error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.snap != nil {
+		return r.snap, nil
+	}
 	ms := make([]Member, 0, len(r.table))
 	for _, e := range r.table {
 		ms = append(ms, e.m)
 	}
-	r.mu.Unlock()
 	slices.SortFunc(ms, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
 	b, err := encodeSnapshot(ms)
 	if err != nil {
 		return nil, fmt.Errorf("registry: encode snapshot: %w", err)
 	}
+	r.snap = b
 	return b, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,13 +286,7 @@ func (s *Server) handle(rid []byte, m *Message) {
 
 // serve runs the handler, turning a panic into an internal error.
 func (s *Server) serve(m *Message) (rep *Reply, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error().Str("op", m.Op.String()).Interface("panic", p).Bytes("stack", debug.Stack()).Msg("rpc handler panic")
-			rep, err = nil, fmt.Errorf("%w: handler panic in %s", ErrRemote, m.Op)
-		}
-	}()
-	return s.cfg.Handler.Serve(s.ctx, m)
+	return serveRecovered(s.ctx, s.cfg.Handler, m, s.log)
 }
 
 func replyFrames(rep *Reply, m *Message) (outgoing, error) {

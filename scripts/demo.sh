@@ -18,7 +18,7 @@ trap cleanup EXIT
 EP= # set by start_node: the rpc endpoint of the node it started
 start_node() { # name [seed]
 	local name=$1 seed=${2:-}
-	local args=(node --listen 'tcp://127.0.0.1:*' --pub-listen 'tcp://127.0.0.1:*' --data-dir "$WORK/$name"
+	local args=(node --listen 'tcp://127.0.0.1:*' --data-dir "$WORK/$name"
 		--ready-file "$WORK/$name.json" --log-format console --log-level warn)
 	[ -n "$seed" ] && args+=(--peers "$seed")
 	"$BIN" "${args[@]}" > "$WORK/$name.log" 2>&1 &
@@ -56,7 +56,7 @@ cmp "$WORK/in.bin" "$WORK/out.bin" && echo "   byte-exact: the file came back id
 
 echo "== emerge stat $REF on each node (blocks held locally)"
 for n in "$A" "$B" "$C"; do "$BIN" --node "$n" stat "$REF" | grep blocks; done
-echo "== emerge get of an unknown ref (exit code 3 = not found)"
+echo "== emerge get of an unknown ref: not found (exit code 3) after the node looked for it for locate_timeout, 10 s"
 set +e
 "$BIN" --node "$B" get 0000000000000000000000000000000000000000000000000000000000000001 > /dev/null
 echo "   exit code $?"

@@ -58,8 +58,37 @@ func (s *Store) putOnce(id blocks.ID, data []byte) (created bool, err error) {
 }
 
 // GetBlock returns the block's bytes, reusing dst's capacity when it is big
-// enough. It returns ErrNotFound if the block is not stored.
+// enough. It returns ErrNotFound if the block is not stored. Every read is
+// verified against the id: a copy that does not match (bytes flipped on
+// disk, a value Badger lost) is quarantined and reported as not found
+// (wrapping ErrQuarantined), so no caller ever sees wrong bytes and a get
+// fetches the block again from a good copy.
 func (s *Store) GetBlock(id blocks.ID, dst []byte) ([]byte, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(id))
+		if err != nil {
+			return err
+		}
+		dst, err = item.ValueCopy(dst)
+		return err
+	})
+	if err != nil {
+		return dst, blockErr(id, err)
+	}
+	if verr := blocks.Verify(id, dst); verr != nil {
+		s.quarantine(id, verr.Error())
+		return nil, fmt.Errorf("%w: %w: block %s: %v", blocks.ErrNotFound, ErrQuarantined, id.Short(), verr)
+	}
+	return dst, nil
+}
+
+// getBlockUnverified is GetBlock without the hash check, for callers that
+// verify the bytes themselves (the scrub).
+func (s *Store) getBlockUnverified(id blocks.ID, dst []byte) ([]byte, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}

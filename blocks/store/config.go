@@ -70,6 +70,11 @@ type Config struct {
 	Logger zerolog.Logger
 	// Clock returns the current time; default time.Now. Tests inject one.
 	Clock func() time.Time
+	// OnQuarantine, when set, is told of every copy taken out of the store
+	// for failing its hash (the node asks for its repair). It runs on the
+	// goroutine that found the damage and must not call back into the store
+	// synchronously.
+	OnQuarantine func(id blocks.ID)
 }
 
 // DefaultConfig returns a config for dir with every default filled.

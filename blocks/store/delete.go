@@ -26,6 +26,17 @@ const removeChunk = 1024
 // visible that lacks blocks: tombstone + manifest, then uses, then blocks
 // (leftover uses and blocks are swept).
 func (s *Store) Delete(ref blocks.Ref, at time.Time) (freed int64, err error) {
+	return s.delete(ref, at, true)
+}
+
+// DeleteIfKnown is Delete for a ref this store has a manifest of: for an
+// unknown ref it writes nothing and returns ErrNotFound (an rm of a ref
+// nobody stored must change nothing).
+func (s *Store) DeleteIfKnown(ref blocks.Ref, at time.Time) (freed int64, err error) {
+	return s.delete(ref, at, false)
+}
+
+func (s *Store) delete(ref blocks.Ref, at time.Time, always bool) (freed int64, err error) {
 	if err := s.enter(); err != nil {
 		return 0, err
 	}
@@ -33,7 +44,7 @@ func (s *Store) Delete(ref blocks.Ref, at time.Time) (freed int64, err error) {
 	if at.IsZero() {
 		at = s.cfg.Clock()
 	}
-	ids, err := s.unlinkAll(ref, at)
+	ids, err := s.unlinkAll(ref, at, always)
 	if err != nil || ids == nil {
 		return 0, err
 	}
@@ -44,9 +55,9 @@ func (s *Store) Delete(ref blocks.Ref, at time.Time) (freed int64, err error) {
 // unlinkAll runs the first two steps of Delete under ref's stripe, so no
 // commit of ref writes uses that this delete then removes, and returns the
 // blocks that may have lost their last use (nil if none).
-func (s *Store) unlinkAll(ref blocks.Ref, at time.Time) ([]blocks.ID, error) {
+func (s *Store) unlinkAll(ref blocks.Ref, at time.Time, always bool) ([]blocks.ID, error) {
 	defer s.refMu.lock(ref)()
-	m, newer, err := s.unlink(ref, at)
+	m, newer, err := s.unlink(ref, at, always)
 	if err != nil {
 		return nil, fmt.Errorf("blocks: delete %s: %w", ref.Short(), err)
 	}
@@ -68,17 +79,22 @@ func (s *Store) unlinkAll(ref blocks.Ref, at time.Time) ([]blocks.ID, error) {
 // returning the manifest it removed (nil if there was none); newer reports
 // a manifest created after at, which is kept. The transaction is run again
 // if Sweep removed the ref's expired tombstone meanwhile.
-func (s *Store) unlink(ref blocks.Ref, at time.Time) (m *blocks.Manifest, newer bool, err error) {
+func (s *Store) unlink(ref blocks.Ref, at time.Time, always bool) (m *blocks.Manifest, newer bool, err error) {
 	for attempt := 0; ; attempt++ {
-		m, newer, err = s.unlinkOnce(ref, at)
+		m, newer, err = s.unlinkOnce(ref, at, always)
 		if !errors.Is(err, badger.ErrConflict) || attempt == maxConflictRetries {
 			return m, newer, mapErr(err)
 		}
 	}
 }
 
-func (s *Store) unlinkOnce(ref blocks.Ref, at time.Time) (m *blocks.Manifest, newer bool, err error) {
+func (s *Store) unlinkOnce(ref blocks.Ref, at time.Time, always bool) (m *blocks.Manifest, newer bool, err error) {
 	err = s.db.Update(func(txn *badger.Txn) error {
+		if !always {
+			if m, _, err = getManifest(txn, ref); err != nil || m == nil {
+				return err
+			}
+		}
 		old, dead, err := getTime(txn, tombKey(ref))
 		if err != nil {
 			return err

@@ -94,7 +94,7 @@ func TestSweepAfterInterruptedDelete(t *testing.T) {
 	s := openStore(t, cfg)
 	o := newObject(t, randomBlocks(newRand(t), 2, 9), clock.Now())
 	putObject(t, s, o, UseOwner)
-	if _, _, err := s.unlink(o.ref, clock.Now()); err != nil {
+	if _, _, err := s.unlink(o.ref, clock.Now(), true); err != nil {
 		t.Fatal(err)
 	}
 	s.objects.Add(-1)

@@ -14,13 +14,15 @@ import (
 //	m <ref>              use byte + manifest record (Manifest.MarshalRecord)
 //	r <block id> <ref>   block use: use byte + unix nanoseconds (8, big endian)
 //	t <ref>              tombstone: unix nanoseconds (8, big endian)
+//	q <block id>         quarantined copy: unix nanoseconds (8) + reason
 //	x <name>             node-private meta record
 const (
-	prefixBlock    byte = 'b'
-	prefixManifest byte = 'm'
-	prefixUse      byte = 'r'
-	prefixTomb     byte = 't'
-	prefixMeta     byte = 'x'
+	prefixBlock      byte = 'b'
+	prefixManifest   byte = 'm'
+	prefixUse        byte = 'r'
+	prefixTomb       byte = 't'
+	prefixQuarantine byte = 'q'
+	prefixMeta       byte = 'x'
 )
 
 const (

@@ -102,6 +102,14 @@ func (l *blockLocks) lockPins(set *stripeSet) (unlock func()) {
 // pinned reports whether id is pinned; the caller holds its pin stripe.
 func (l *blockLocks) pinned(id blocks.ID) bool { return l[stripeOf(id)].pins[id] > 0 }
 
+// isPinned reports whether id is pinned, taking its pin stripe.
+func (s *Store) isPinned(id blocks.ID) bool {
+	st := &s.blockMu[stripeOf(id)]
+	st.pinMu.Lock()
+	defer st.pinMu.Unlock()
+	return st.pins[id] > 0
+}
+
 func (l *blockLocks) pin(id blocks.ID) {
 	st := &l[stripeOf(id)]
 	st.pinMu.Lock()

@@ -59,21 +59,36 @@ func (s *Store) scanOne(prefix, start []byte, visit func(*badger.Txn, *badger.It
 
 // recount sets the object and block counters from what is stored. Called
 // once by OpenStore, before anything else can write.
-func (s *Store) recount() error {
-	var objects, blocks, bytes int64
-	err := s.scan([]byte{prefixManifest}, func(*badger.Txn, *badger.Item) error {
+//
+// A block whose value cannot be read, or reads empty (no block is empty),
+// was lost by Badger (a damaged value log is truncated at open): it is
+// returned so the open can quarantine it.
+func (s *Store) recount() (lost []blocks.ID, err error) {
+	var objects, nblocks, bytes int64
+	err = s.scan([]byte{prefixManifest}, func(*badger.Txn, *badger.Item) error {
 		objects++
 		return nil
 	}, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = s.scan([]byte{prefixBlock}, func(_ *badger.Txn, item *badger.Item) error {
-		blocks++
-		return item.Value(func(v []byte) error { bytes += int64(len(v)); return nil })
+		nblocks++
+		verr := item.Value(func(v []byte) error {
+			bytes += int64(len(v))
+			if len(v) == 0 {
+				return errLost
+			}
+			return nil
+		})
+		if verr != nil {
+			id, _ := suffix32(item.Key())
+			lost = append(lost, id)
+		}
+		return nil
 	}, nil)
 	s.objects.Store(objects)
-	s.blocks.Store(blocks)
+	s.blocks.Store(nblocks)
 	s.blockBytes.Store(bytes)
-	return err
+	return lost, err
 }

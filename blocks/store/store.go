@@ -41,6 +41,8 @@ type Store struct {
 	blockBytes atomic.Int64 // bytes of stored blocks
 	splits     atomic.Int64 // transactions split on ErrTxnTooBig (tests read it)
 
+	quarantined atomic.Int64 // bad copies taken out since open
+
 	life   sync.RWMutex // read-held by every call, write-held by Close
 	closed bool
 	quit   chan struct{}
@@ -72,10 +74,12 @@ func Open(cfg Config) (*Store, error) {
 	if !cfg.InMemory && cfg.DiskReserve > 0 {
 		s.space = &spaceGuard{dir: cfg.Dir, reserve: cfg.DiskReserve}
 	}
-	if err := s.recount(); err != nil {
+	lost, err := s.recount()
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.quarantineLost(lost)
 	if st, err := s.sweep(); err != nil {
 		s.log.Warn().Err(err).Msg("sweep at open failed; the store stays usable")
 	} else {

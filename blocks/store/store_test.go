@@ -293,3 +293,24 @@ func TestBadgerLoggerLevels(t *testing.T) {
 		t.Fatalf("log: %s", out)
 	}
 }
+
+func TestCheckFindsWhatBreaksInvariants(t *testing.T) {
+	clock := newTestClock()
+	s := openStore(t, testConfig(t, clock))
+	o := newObject(t, randomBlocks(newRand(t), 3, 1000), clock.Now())
+	putBlocks(t, s, o.blocks)
+	if err := s.Commit(o.ref, o.m, UseOwner); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := s.Check(); err != nil || len(probs) != 0 {
+		t.Fatalf("consistent store: %v %v", probs, err)
+	}
+	stray := []byte("stray block")
+	if err := s.PutBlock(blocks.Sum(stray), stray); err != nil {
+		t.Fatal(err)
+	}
+	probs, err := s.Check()
+	if err != nil || len(probs) != 1 || !strings.Contains(probs[0], "no use") {
+		t.Fatalf("stray block: %v %v", probs, err)
+	}
+}

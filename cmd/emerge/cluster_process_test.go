@@ -78,7 +78,7 @@ func TestProcessFailoverKill9(t *testing.T) {
 	if fileDigest(t, out) != fileDigest(t, in) {
 		t.Fatal("object differs after failover")
 	}
-	if !strings.Contains(reader.Log(), "moving to another owner") {
+	if !strings.Contains(reader.Log(), "moving to another candidate") { // files/mover logs each failed transfer so
 		t.Fatal("no block moved to another owner: the kills did not hit a transfer in flight")
 	}
 }

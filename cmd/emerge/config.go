@@ -12,9 +12,10 @@ import (
 
 func newConfigCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "config",
-		Short: "print the default node configuration as documented YAML (conf/emerge.yaml is this output)",
-		Args:  exactArgs(0, "no arguments"),
+		Use:     "config",
+		Short:   "print the default node configuration as documented YAML (conf/emerge.yaml is this output)",
+		Example: configExample,
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			writeConfig(cmd.OutOrStdout())
 			return nil

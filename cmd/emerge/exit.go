@@ -35,7 +35,8 @@ func exitCode(err error) int {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue), errors.Is(err, client.ErrBadRef), errors.Is(err, client.ErrBadRequest),
-		errors.Is(err, client.ErrTooLarge), errors.Is(err, node.ErrConfig), errors.Is(err, client.ErrBadKey):
+		errors.Is(err, client.ErrTooLarge), errors.Is(err, node.ErrConfig), errors.Is(err, client.ErrBadEndpoint),
+		errors.Is(err, client.ErrBadKey):
 		return exitUsage
 	case errors.Is(err, client.ErrDenied):
 		return exitDenied

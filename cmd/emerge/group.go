@@ -9,28 +9,30 @@ import (
 
 func newGroupCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "group",
-		Short: "join, leave or list the groups of the node (prefetch targets)",
-		Args:  exactArgs(0, "a subcommand: join, leave or ls"),
+		Use:     "group",
+		Short:   "join, leave or list the groups of the node (prefetch targets)",
+		Example: groupExample,
 	}
+	asParent(c)
 	c.AddCommand(
-		groupVerb(g, "join NAME", "make the node a member of group NAME (kept across restarts)", true),
-		groupVerb(g, "leave NAME", "take the node out of group NAME", true),
-		groupVerb(g, "ls", "list the node's groups", false),
+		groupVerb(g, "join NAME", "make the node a member of group NAME (kept across restarts)", groupJoinExample, true),
+		groupVerb(g, "leave NAME", "take the node out of group NAME", groupLeaveExample, true),
+		groupVerb(g, "ls", "list the node's groups", groupLsExample, false),
 	)
 	return c
 }
 
-func groupVerb(g *globals, use, short string, named bool) *cobra.Command {
+func groupVerb(g *globals, use, short, example string, named bool) *cobra.Command {
 	verb, _, _ := strings.Cut(use, " ")
 	want, what := 0, "no arguments"
 	if named {
 		want, what = 1, "one group NAME"
 	}
 	return &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  exactArgs(want, what),
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args:    exactArgs(want, what),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.dial(cmd.Context())
 			if err != nil {

@@ -10,9 +10,10 @@ import (
 
 func newInfoCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "info",
-		Short: "show the node's identity and store counters",
-		Args:  exactArgs(0, "no arguments"),
+		Use:     "info",
+		Short:   "show the node's identity and store counters",
+		Example: infoExample,
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.dial(cmd.Context())
 			if err != nil {

@@ -22,6 +22,10 @@ func newKeygenCmd(g *globals) *cobra.Command {
 			"security.allow. With --cluster-secret-file (or --server-key) the file also names the cluster's\n" +
 			"server key, so a client can use it without the secret: emerge --key FILE ...\n" +
 			"With --secret, write a new random cluster secret instead (security.cluster_secret_file).",
+		Example: `  emerge keygen --secret -o cluster.secret                       # once, for the whole cluster
+  emerge keygen -o node.key                                      # a node's key (security.key_file)
+  emerge --cluster-secret-file cluster.secret keygen -o alice.key  # a client's key; it needs no secret then
+  emerge --key alice.key info`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g) },
 	}

@@ -13,7 +13,10 @@ func newLsCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
 		Short: "list the objects the node holds",
-		Args:  exactArgs(0, "no arguments"),
+		Long: "List the objects the node holds: ref, size, blocks held here of the object's blocks, replicas,\n" +
+			"creation time (UTC) and content type. --json adds the metadata.",
+		Example: lsExample,
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.dial(cmd.Context())
 			if err != nil {
@@ -28,10 +31,10 @@ func newLsCmd(g *globals) *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "REF\tSIZE\tREPLICAS\tCREATED\tTYPE")
+			fmt.Fprintln(w, "REF\tSIZE\tBLOCKS HERE\tREPLICAS\tCREATED (UTC)\tTYPE")
 			for _, o := range all {
-				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", o.Ref, units.Human(o.Size), o.Replicas,
-					o.Created.Local().Format(time.DateTime), o.ContentType)
+				fmt.Fprintf(w, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", o.Ref, units.Human(o.Size), o.Local, o.Blocks, o.Replicas,
+					o.Created.UTC().Format(time.DateTime), o.ContentType)
 			}
 			return w.Flush()
 		},

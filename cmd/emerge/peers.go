@@ -16,10 +16,11 @@ type peersOptions struct {
 func newPeersCmd(g *globals) *cobra.Command {
 	o := &peersOptions{}
 	c := &cobra.Command{
-		Use:   "peers",
-		Short: "list the members of the network as the node sees them",
-		Args:  exactArgs(0, "no arguments"),
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd, g) },
+		Use:     "peers",
+		Short:   "list the members of the network as the node sees them",
+		Example: peersExample,
+		Args:    exactArgs(0, "no arguments"),
+		RunE:    func(cmd *cobra.Command, args []string) error { return o.run(cmd, g) },
 	}
 	c.Flags().BoolVar(&o.events, "events", false, "also list recent joins, departures and state changes")
 	return c
@@ -42,7 +43,7 @@ func (o *peersOptions) run(cmd *cobra.Command, g *globals) error {
 		return printJSON(cmd.OutOrStdout(), members)
 	}
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSTATE\tRPC\tPUB\tGROUPS\tHEARD")
+	fmt.Fprintln(w, "NODE\tSTATE\tRPC\tPUB\tGROUPS\tHEARD")
 	for _, m := range members {
 		id := m.ID
 		if m.Self {
@@ -55,9 +56,9 @@ func (o *peersOptions) run(cmd *cobra.Command, g *globals) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout())
 	w = tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TIME\tEVENT\tMEMBER\tFROM\tTO")
+	fmt.Fprintln(w, "TIME (UTC)\tEVENT\tMEMBER\tFROM\tTO")
 	for _, e := range events {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format(time.TimeOnly), e.Kind, e.ID, e.From, e.To)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.TimeOnly), e.Kind, e.ID, e.From, e.To)
 	}
 	return w.Flush()
 }

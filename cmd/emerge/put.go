@@ -14,6 +14,7 @@ import (
 type putOptions struct {
 	blockSize   units.ByteSize
 	replicas    int
+	minReplicas int
 	contentType string
 	meta        []string
 	prefetch    prefetchFlags
@@ -24,12 +25,17 @@ func newPutCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "put FILE|-",
 		Short: "store a file (or stdin with -) and print its ref",
-		Args:  exactArgs(1, "one FILE, or - for stdin"),
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
+		Long: "Store a file (or stdin with -) and print its ref. The put returns once min_replicas copies exist\n" +
+			"(the node's, default 1); with fewer live members than the target (--replicas, default the node's\n" +
+			"replicas) it says so on stderr and the network makes the other copies as members join.",
+		Example: putExample,
+		Args:    exactArgs(1, "one FILE, or - for stdin"),
+		RunE:    func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
 	}
 	f := c.Flags()
 	f.Var(&o.blockSize, "block-size", "block size, 64KiB..64MiB (default: the node's)")
-	f.IntVar(&o.replicas, "replicas", 0, "durable copies of each block (default: the node's)")
+	f.IntVar(&o.replicas, "replicas", 0, "target number of durable copies of each block (default: the node's)")
+	f.IntVar(&o.minReplicas, "min-replicas", 0, "copies that must exist before the put returns (default: the node's)")
 	f.StringVar(&o.contentType, "content-type", "", "content type recorded in the manifest")
 	f.StringArrayVar(&o.meta, "meta", nil, "metadata KEY=VALUE (repeatable)")
 	o.prefetch.add(f)
@@ -51,25 +57,55 @@ func (o *putOptions) run(cmd *cobra.Command, g *globals, name string) error {
 		return err
 	}
 	defer c.Close()
+	if err := o.prefetch.check(cmd.Context(), c); err != nil {
+		return err
+	}
 	bar := newProgress(cmd.ErrOrStderr(), "put", size)
+	if o.viaShm(c, size) {
+		bar.sealWait()
+	}
 	opts.Progress = bar.set
-	ref, err := c.Put(cmd.Context(), in, opts)
+	res, err := c.PutObject(cmd.Context(), in, opts)
 	bar.finish(err == nil)
 	if err != nil {
 		return err
 	}
-	if err := o.prefetch.wait(cmd, c, ref); err != nil {
+	if res.UnderTarget() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "emerge: stored %d of %d copies; the network makes the rest as members join\n",
+			res.Copies, res.Replicas)
+	}
+	if err := o.prefetch.wait(cmd, c, res.Ref); err != nil {
 		return err
 	}
 	if g.json {
-		return printJSON(cmd.OutOrStdout(), map[string]any{"ref": ref.String(), "size": bar.done()})
+		return printJSON(cmd.OutOrStdout(), putOutput{Ref: res.Ref.String(), Size: res.Size, Blocks: res.Blocks,
+			Copies: res.Copies, Replicas: res.Replicas})
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), ref)
+	fmt.Fprintln(cmd.OutOrStdout(), res.Ref)
 	return nil
 }
 
+// putOutput is what put --json prints.
+type putOutput struct {
+	Ref      string `json:"ref"`
+	Size     int64  `json:"size"`
+	Blocks   int    `json:"blocks"`
+	Copies   int    `json:"copies"`   // durable copies when the put returned
+	Replicas int    `json:"replicas"` // the target; the network makes the rest
+}
+
+// viaShm tells whether the client will put through the node's shared
+// memory: a file larger than a block, to a node on this machine.
+func (o *putOptions) viaShm(c *client.Client, size int64) bool {
+	bs := int64(o.blockSize)
+	if bs == 0 {
+		bs = int64(c.Node().BlockSize)
+	}
+	return size > bs && c.Local()
+}
+
 func (o *putOptions) clientOptions() (client.PutOptions, error) {
-	opts := client.PutOptions{BlockSize: int(o.blockSize), Replicas: o.replicas, ContentType: o.contentType,
+	opts := client.PutOptions{BlockSize: int(o.blockSize), Replicas: o.replicas, MinReplicas: o.minReplicas, ContentType: o.contentType,
 		PrefetchGroups: o.prefetch.groups, PrefetchNodes: o.prefetch.nodes}
 	if o.prefetch.waitFlag && len(o.prefetch.groups)+len(o.prefetch.nodes) == 0 {
 		return opts, usagef("--wait needs --prefetch-group or --prefetch-node")

@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	if err != nil {
+	if _, done := err.(reported); err != nil && !done {
 		report(stderr, err)
 	}
 	return exitCode(err)
@@ -50,7 +50,9 @@ func newRoot(stdin io.Reader) *cobra.Command {
 		Long:          "emerge stores objects as content-addressed blocks on a network of nodes.\nRun one `emerge node` per machine; put and get through any of them.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Example:       rootExample,
 	}
+	asParent(root)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.node, "node", defaultEndpoint(), "rpc endpoint of the node to talk to (env EMERGE_NODE)")
@@ -61,6 +63,7 @@ func newRoot(stdin io.Reader) *cobra.Command {
 	pf.StringVar(&g.keyFile, "key", os.Getenv("EMERGE_KEY_FILE"), "this client's key file, made by emerge keygen (env EMERGE_KEY_FILE)")
 	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newGroupCmd(g), newPrefetchCmd(g), newInfoCmd(g), newConfigCmd(), newVersionCmd(g))
 	root.AddCommand(newKeygenCmd(g))
+	addCompletions(root, g)
 	return root
 }
 
@@ -74,7 +77,7 @@ func (g *globals) dial(ctx context.Context) (*client.Client, error) {
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usagef("%s: want %s", cmd.CommandPath(), what)
+			return usagef("%s: want %s", verb(cmd), what)
 		}
 		return nil
 	}

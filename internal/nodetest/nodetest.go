@@ -5,9 +5,11 @@ package nodetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/client"
 	"github.com/emerge-dev/emerge/node"
 )
@@ -37,7 +39,9 @@ func Start(t testing.TB, mod func(*node.Config)) *node.Node {
 	return StartConfig(t, cfg)
 }
 
-// StartConfig runs a node with exactly cfg and closes it at cleanup.
+// StartConfig runs a node with exactly cfg. At cleanup it checks the
+// node's store (store.Check: no use of a missing block, no orphan block,
+// no orphan use past the grace, exact counters) and closes the node.
 func StartConfig(t testing.TB, cfg node.Config) *node.Node {
 	t.Helper()
 	n, err := node.New(cfg)
@@ -47,8 +51,24 @@ func StartConfig(t testing.TB, cfg node.Config) *node.Node {
 	if err := n.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.Close() })
+	t.Cleanup(func() {
+		CheckStore(t, n)
+		n.Close()
+	})
 	return n
+}
+
+// CheckStore fails the test when the store of a running node breaks its
+// invariants. A node closed or killed already is skipped.
+func CheckStore(t testing.TB, n *node.Node) {
+	t.Helper()
+	probs, err := n.Store().Check()
+	if errors.Is(err, blocks.ErrClosed) {
+		return
+	}
+	if err != nil || len(probs) > 0 {
+		t.Errorf("node %s: store inconsistent: %v %v", n.ID(), err, probs)
+	}
 }
 
 // Client dials n and closes the client at cleanup.

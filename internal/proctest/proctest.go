@@ -58,7 +58,7 @@ var build = sync.OnceValues(func() (string, error) {
 
 // Ready is what a node writes to its ready file.
 type Ready struct {
-	ID   string `json:"id"`
+	ID   string `json:"node"`
 	RPC  string `json:"rpc"`
 	Pub  string `json:"pub"`
 	Host string `json:"host"`

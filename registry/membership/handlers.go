@@ -1,4 +1,4 @@
-package node
+package membership
 
 import (
 	"context"
@@ -6,46 +6,53 @@ import (
 	"github.com/emerge-dev/emerge/rpc"
 )
 
-// join merges the sender's record (a newcomer, or a member leaving) and
+// Register serves the membership ops on mux: join, registry and members.
+func (s *Service) Register(mux *rpc.Mux) {
+	mux.Handle(rpc.OpJoin, s.serveJoin)
+	mux.Handle(rpc.OpRegistry, s.registryTable)
+	mux.Handle(rpc.OpMembers, s.members)
+}
+
+// serveJoin merges the sender's record (a newcomer, or a member leaving) and
 // answers with the member table. A newcomer is re-announced at once, so
 // every member pulls the table and subscribes to it within a heartbeat.
-func (n *Node) join(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+func (s *Service) serveJoin(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	var req rpc.JoinReq
 	if err := m.Decode(&req); err != nil {
 		return nil, err
 	}
-	rec := fromWire(req.Member)
+	rec := FromWire(req.Member)
 	if err := rec.Validate(); err != nil {
 		return nil, rpc.Errorf(rpc.ErrBadRequest, "join: %v", err)
 	}
-	if n.cluster.reg.Merge(rec) && !rec.Left {
-		n.cluster.heartbeat()
+	if s.reg.Merge(rec) && !rec.Left {
+		s.Heartbeat()
 	}
-	return n.table()
+	return s.table()
 }
 
-func (n *Node) registryTable(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
-	return n.table()
+func (s *Service) registryTable(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+	return s.table()
 }
 
-func (n *Node) table() (*rpc.Reply, error) {
-	b, err := n.cluster.reg.Snapshot()
+func (s *Service) table() (*rpc.Reply, error) {
+	b, err := s.reg.Snapshot()
 	if err != nil {
 		return nil, err
 	}
-	return &rpc.Reply{Body: &rpc.TableRep{Digest: n.cluster.reg.Digest()}, Data: [][]byte{b}}, nil
+	return &rpc.Reply{Body: &rpc.TableRep{Digest: s.reg.Digest()}, Data: [][]byte{b}}, nil
 }
 
 // members lists the member table as this node sees it, with recent events.
-func (n *Node) members(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
+func (s *Service) members(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	var req rpc.MembersReq
 	if err := m.Decode(&req); err != nil {
 		return nil, err
 	}
-	reg := n.cluster.reg
-	rep := &rpc.MembersRep{Self: n.id, Digest: reg.Digest()}
+	reg := s.reg
+	rep := &rpc.MembersRep{Self: s.reg.Self().ID, Digest: reg.Digest()}
 	for _, st := range reg.Members() {
-		ms := rpc.MemberStatus{MemberRecord: toWire(st.Member), State: st.State.String()}
+		ms := rpc.MemberStatus{MemberRecord: ToWire(st.Member), State: st.State.String()}
 		if !st.LastHeard.IsZero() {
 			ms.Heard = st.LastHeard.UnixNano()
 		}

@@ -1,0 +1,10 @@
+package files_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/emerge-dev/emerge/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m)) }
