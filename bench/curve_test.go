@@ -62,16 +62,24 @@ func BenchmarkCurve(b *testing.B) {
 	}
 }
 
-// secureCluster starts n members with production sizes, the secret (when
-// given) and mod.
+// secureCluster starts n members with production sizes and membership
+// timers (the tests' fast ones make members suspect each other when the
+// machine is busy, and a put waiting for two copies then fails), the secret
+// (when given) and mod.
 func secureCluster(b *testing.B, n int, secret string, mod func(int, *node.Config)) []*node.Node {
 	return nodetest.Cluster(b, n, func(i int, c *node.Config) {
-		productionSizes(c)
-		c.SecurityClusterSecretFile = secret
+		production(c, secret)
 		if mod != nil {
 			mod(i, c)
 		}
 	})
+}
+
+func production(c *node.Config, secret string) {
+	productionSizes(c)
+	def := node.DefaultConfig()
+	c.Heartbeat, c.SuspectAfter, c.DeadAfter, c.LocateTimeout = def.Heartbeat, def.SuspectAfter, def.DeadAfter, def.LocateTimeout
+	c.SecurityClusterSecretFile = secret
 }
 
 func secureClient(b *testing.B, n *node.Node, secret string) *client.Client {
@@ -117,9 +125,8 @@ func benchCurveGet(b *testing.B, secret string, size int) {
 			leave(b, g, c, owners)
 		}
 		cfg := nodetest.Config(b)
-		nodetest.Fast(&cfg)
-		productionSizes(&cfg)
-		cfg.SecurityClusterSecretFile, cfg.Peers = secret, []string{owners[0].Endpoint()}
+		production(&cfg, secret)
+		cfg.Peers = []string{owners[0].Endpoint()}
 		g = nodetest.StartConfig(b, cfg)
 		nodetest.WaitConverged(b, append(owners[:1:1], g), 2)
 		c = secureClient(b, g, secret)
