@@ -13,8 +13,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// BenchmarkCurveBlockReplies: 1 MiB replies, 8 requests in flight per
-// connection, plaintext against CURVE in the same run, over 1 to 4
+// BenchmarkCurveBlockReplies: 1 MiB replies, 8 (or 16) requests in flight
+// per connection, plaintext against CURVE in the same run, over 1 to 4
 // connections from a client context to a server context (as two processes
 // have). io=2 gives both contexts two I/O threads: libzmq encrypts and
 // decrypts a connection's traffic on the I/O thread it belongs to, so
@@ -22,19 +22,18 @@ import (
 func BenchmarkCurveBlockReplies(b *testing.B) {
 	cl, _ := curve.Derive([]byte("benchmark cluster secret"))
 	for _, mode := range []string{"plain", "curve"} {
-		for _, io := range []int{1, 2} {
-			for _, conns := range []int{1, 2, 4} {
-				if io == 2 && conns == 1 {
-					continue
-				}
-				name := fmt.Sprintf("mode=%s/io=%d/conns=%d", mode, io, conns)
-				b.Run(name, func(b *testing.B) { benchCurveBlocks(b, mode == "curve", cl, io, conns) })
-			}
+		for _, c := range []struct{ io, conns, window int }{
+			{1, 1, 8}, {1, 1, 16}, {1, 2, 8}, {1, 4, 8}, {2, 2, 8}, {2, 4, 8},
+		} {
+			name := fmt.Sprintf("mode=%s/io=%d/conns=%d/window=%d", mode, c.io, c.conns, c.window)
+			b.Run(name, func(b *testing.B) { benchCurveBlocks(b, mode == "curve", cl, c.io, c.conns, c.window) })
 		}
 	}
 }
 
-func benchCurveBlocks(b *testing.B, secure bool, cl curve.Cluster, ioThreads, conns int) {
+// benchCurveBlocks keeps inFlight requests in flight on each of conns
+// connections.
+func benchCurveBlocks(b *testing.B, secure bool, cl curve.Cluster, ioThreads, conns, inFlight int) {
 	block := make([]byte, 1<<20)
 	mux := echoMux()
 	mux.Handle(OpGetObject, func(ctx context.Context, m *Message) (*Reply, error) {
@@ -71,7 +70,7 @@ func benchCurveBlocks(b *testing.B, secure bool, cl curve.Cluster, ioThreads, co
 	var next atomic.Uint64
 	b.SetBytes(1 << 20)
 	cpu0 := cpuTime(b)
-	window(b, 8*conns, func() error {
+	window(b, inFlight*conns, func() error {
 		c := cs[next.Add(1)%uint64(conns)]
 		_, err := c.Call(context.Background(), OpGetObject, &GetObjectReq{}, nil)
 		return err
