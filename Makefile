@@ -31,13 +31,18 @@ help:
 	@echo "make bench-python  the Python client against the Go client (RUNS, SIZE_MIB, COUNT_ARRAYS)"
 	@echo "make bench-http  HTTP GET/PUT of 1 GiB against emerge get/put and raw TCP, rclone to S3 against a local copy (SIZE_MIB, RUNS)"
 	@echo "make s3-deps     install the S3 clients the tests use (rclone, s3cmd, awscli, python3-boto3)"
-	@echo "make deps        install libzmq and pkg-config when missing (apt-get)"
+	@echo "make deps        install libzmq, pkg-config and tcpdump when missing (apt-get)"
 
 # libzmq is the one system dependency (pebbe/zmq4 links it through cgo).
+# tcpdump lets a test check that CURVE traffic on lo carries no plaintext.
 deps:
 	@if ! pkg-config --exists libzmq 2>/dev/null; then \
 		echo "installing libzmq3-dev and pkg-config"; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q libzmq3-dev pkg-config; \
+	fi
+	@if ! command -v tcpdump >/dev/null 2>&1; then \
+		echo "installing tcpdump"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q tcpdump; \
 	fi
 
 build: deps

@@ -143,7 +143,8 @@ start_node() {
 	local i=$1 seed=${2:-} d="$WORK/n$1"
 	mkdir -p "$d/shm"
 	local args=(node --listen "$(ep "$i")" --pub-listen "tcp://$(ip_of "$i"):$((PORT + 1))" --data-dir "$d/data"
-		--host-id "netns-$i" --ready-file "$d/ready.json" --log-format json --log-level "$LOG_LEVEL")
+		--host-id "netns-$i" --ready-file "$d/ready.json" --log-format json --log-level "$LOG_LEVEL"
+		--insecure) # plaintext on the veths: the namespaces are this machine's own
 	[[ -n $seed ]] && args+=(--peers "$seed")
 	[[ -n $seed && -n $GROUP_FLAG ]] && args+=("$GROUP_FLAG" "$GROUP")
 	[[ -n $SHM_FLAG ]] && args+=("$SHM_FLAG" "$d/shm")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/internal/bufpool"
+	"github.com/emerge-dev/emerge/internal/curve"
 	"github.com/emerge-dev/emerge/internal/endpoint"
 	"github.com/emerge-dev/emerge/rpc"
 	zmq "github.com/pebbe/zmq4"
@@ -31,6 +32,14 @@ type Options struct {
 	NoShm bool
 	// Logger, default silent.
 	Logger zerolog.Logger
+	// ClusterSecretFile and KeyFile make the connection CURVE (encrypted,
+	// authenticated), for nodes run with security.cluster_secret_file: the
+	// secret alone, a key file (emerge keygen) that names the cluster's
+	// server key, or both (the key file's key, the secret's server key).
+	// Both empty: plaintext. A node that refuses them fails calls with
+	// ErrDenied; unreadable or malformed files are ErrBadKey.
+	ClusterSecretFile string
+	KeyFile           string
 }
 
 // NodeInfo is what the node said about itself when the client dialed.
@@ -83,11 +92,15 @@ func Dial(ctx context.Context, ep string, opts *Options) (*Client, error) {
 	}
 	c.opts.fill()
 	c.initShm()
+	keys, err := curve.ClientFromFiles(c.opts.ClusterSecretFile, c.opts.KeyFile)
+	if err != nil {
+		return nil, err
+	}
 	c.closing, c.stopAll = context.WithCancel(context.Background())
 	if c.zctx, err = zmq.NewContext(); err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
-	c.conn, err = rpc.Dial(rpc.ConnConfig{Context: c.zctx, Endpoint: ep, Logger: c.opts.Logger})
+	c.conn, err = rpc.Dial(rpc.ConnConfig{Context: c.zctx, Endpoint: ep, Logger: c.opts.Logger, Curve: keys})
 	if err == nil {
 		err = c.ping(ctx)
 	}

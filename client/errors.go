@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/internal/curve"
 	"github.com/emerge-dev/emerge/internal/endpoint"
 	"github.com/emerge-dev/emerge/rpc"
 )
@@ -29,6 +30,8 @@ var (
 	// ErrStoredBeforeCancel: a put was canceled after the node had stored
 	// the object; the result carries its ref. It wraps the context's error.
 	ErrStoredBeforeCancel = errors.New("the object was stored before the cancel arrived")
+	ErrDenied             = rpc.ErrDenied // the node refused our cluster secret or key, or wants one
+	ErrBadKey             = curve.ErrKey  // an unreadable or malformed cluster secret or key file
 )
 
 // deletedError is ErrDeleted: blocks.ErrDeleted that also matches

@@ -42,7 +42,7 @@ func (s *Service) Manifest(ctx context.Context, ref blocks.Ref) (*blocks.Manifes
 		}
 		return nil, err
 	case errors.Is(err, blocks.ErrNotFound):
-		return s.remoteManifest(ctx, ref)
+		return s.remoteManifestOnce(ctx, ref) // negcache.go: repeated misses are cheap
 	}
 	return nil, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/internal/bufpool"
+	"github.com/emerge-dev/emerge/internal/negcache"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/rs/zerolog"
 )
@@ -105,6 +106,7 @@ type Service struct {
 
 	// peer network
 	locs    *locations
+	missing *negcache.Cache[blocks.Ref] // refs no member had, lately (negcache.go)
 	answers answered
 	qmu     sync.Mutex
 	queries map[uint64]*query
@@ -134,6 +136,7 @@ func New(cfg Config) (*Service, error) {
 		queries: make(map[uint64]*query), fetches: make(map[blocks.Ref]*fetch)}
 	s.answers = answered{keep: cfg.LocateTimeout, m: map[answerKey]answer{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.missing = newMissing(cfg)
 	s.pf = newPrefetcher(s)
 	s.heal = newHealer(s)
 	s.scrub = newScrubber(s)

@@ -54,6 +54,12 @@ type Config struct {
 	BlockCacheSize   units.ByteSize `yaml:"block_cache_size" doc:"Badger block cache size"`
 	GCInterval       time.Duration  `yaml:"gc_interval" doc:"period of value-log GC and the orphan-block sweep; negative disables"`
 
+	SecurityClusterSecretFile string   `yaml:"security.cluster_secret_file" doc:"file holding the cluster secret (at least 16 bytes; emerge keygen --secret makes one): every socket then runs CURVE with keys derived from it, and peers and clients without the secret are refused; empty: plaintext"`
+	SecurityKeyFile           string   `yaml:"security.key_file" doc:"this node's own keypair (emerge keygen): its key towards its peers instead of the one derived from the secret"`
+	SecurityAllow             []string `yaml:"security.allow" doc:"public keys (Z85) of the nodes and clients let in (comma-separated in env and flags); when set, only listed keys are, the secret alone no longer admits"`
+	SecurityAllowFile         string   `yaml:"security.allow_file" doc:"file of public keys let in, one a line (# comments), added to security.allow and re-read when it changes: delete a line to revoke a key"`
+	Insecure                  bool     `yaml:"insecure" doc:"without a cluster secret, bind addresses other machines can reach anyway: plaintext on the network, anyone reaching the ports can read, write and delete every object"`
+
 	LogLevel  string `yaml:"log_level" doc:"debug, info, warn or error"`
 	LogFormat string `yaml:"log_format" doc:"auto (console on a terminal, JSON otherwise), console or json"`
 

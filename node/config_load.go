@@ -38,8 +38,8 @@ func Keys() []Key {
 		if name == "" {
 			continue
 		}
-		keys = append(keys, Key{Name: name, Env: "EMERGE_" + strings.ToUpper(name),
-			Flag: strings.ReplaceAll(name, "_", "-"), Doc: t.Field(i).Tag.Get("doc")})
+		keys = append(keys, Key{Name: name, Env: "EMERGE_" + strings.ToUpper(strings.ReplaceAll(name, ".", "_")),
+			Flag: strings.NewReplacer("_", "-", ".", "-").Replace(name), Doc: t.Field(i).Tag.Get("doc")})
 	}
 	return keys
 }
@@ -166,7 +166,10 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%w: group %q: %w", ErrConfig, g, err)
 		}
 	}
-	return c.normaliseEndpoints()
+	if err := c.normaliseEndpoints(); err != nil {
+		return err
+	}
+	return c.validateSecurity() // security.go
 }
 
 // normaliseEndpoints turns host:port into tcp://host:port in listen,

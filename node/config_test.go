@@ -29,6 +29,7 @@ func TestConfigEndpoints(t *testing.T) {
 			cfg.Listen = c.listen
 		}
 		cfg.PubListen, cfg.Peers = c.pub, c.peers
+		cfg.Insecure = true // the form of endpoints only; who may bind where: TestPlaintextOnlyOnLoopback
 		if err := cfg.validate(); err != nil {
 			t.Errorf("listen %q pub %q: %v", c.listen, c.pub, err)
 			continue

@@ -45,6 +45,7 @@ type Node struct {
 	// quarantined relays the store's bad copies to the object service,
 	// holding those found at open until the service exists.
 	quarantined relay
+	sec         *security   // keys and ZAP handler (security.go)
 	ready       atomic.Bool // requests before Start finished get "unavailable"
 
 	metrics *metrics.Metrics
@@ -110,9 +111,13 @@ func (n *Node) start(ctx context.Context) error {
 	if n.zctx, err = zmq.NewContext(); err != nil {
 		return fmt.Errorf("node: zmq context: %w", err)
 	}
+	if err := n.startSecurity(); err != nil {
+		return err
+	}
 	n.handlers = rpc.NewMux()
 	n.server, err = rpc.NewServer(rpc.ServerConfig{Context: n.zctx, Listen: n.cfg.Listen, Handler: rpc.HandlerFunc(n.serve),
-		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger(), Observe: n.metrics.ObserveRPC})
+		MaxInflight: n.cfg.MaxInflight, Logger: n.log.With().Str("component", "rpc").Logger(), Observe: n.metrics.ObserveRPC,
+		Curve: n.sec.server})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -135,6 +140,7 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	n.quarantined.to(n.files.Quarantined)
+	n.startAllowWatch()
 	n.register(n.handlers)
 	n.watchMetrics()
 	return n.startHTTP()
@@ -223,6 +229,7 @@ func (n *Node) shutdown() error {
 	if n.files != nil {
 		errs = append(errs, n.files.Close())
 	}
+	n.stopSecurity() // the ZAP socket closes before the context terminates
 	if n.zctx != nil {
 		errs = append(errs, n.zctx.Term())
 	}

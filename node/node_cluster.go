@@ -20,7 +20,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 		return fmt.Errorf("node: bus: %w", err)
 	}
 	n.bus = bus
-	n.peers = newPeerPool(n.zctx, n.log.With().Str("component", "peers").Logger())
+	n.peers = newPeerPool(n.zctx, n.sec.client, n.log.With().Str("component", "peers").Logger())
 	self := registry.Member{ID: n.id, Host: n.host, Groups: n.startGroups(), Incarnation: 1,
 		RPC: advertise(n.server.Endpoint(), n.cfg.AdvertiseHost), Pub: advertise(bus.Endpoint(), n.cfg.AdvertiseHost)}
 	n.members, err = membership.New(membership.Config{Self: self, Heartbeat: n.cfg.Heartbeat,
@@ -51,7 +51,7 @@ func (n *Node) newBus() (pubsub.Bus, error) {
 		return n.cfg.Bus(n.id)
 	}
 	return pubsub.NewZMQ(pubsub.Config{Context: n.zctx, NodeID: n.id, Listen: n.cfg.PubListen,
-		Logger: n.log.With().Str("component", "bus").Logger()})
+		Logger: n.log.With().Str("component", "bus").Logger(), CurveServer: n.sec.server, CurveClient: n.sec.client})
 }
 
 // advertise turns a bound endpoint into one other machines can reach: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/emerge-dev/emerge/internal/curve"
 	"github.com/emerge-dev/emerge/rpc"
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
@@ -12,16 +13,17 @@ import (
 // peerPool keeps one rpc connection per peer endpoint, made on first use.
 // A connection carries any number of calls in flight.
 type peerPool struct {
-	zctx *zmq.Context
-	log  zerolog.Logger
+	zctx  *zmq.Context
+	curve *curve.Client // nil: plaintext
+	log   zerolog.Logger
 
 	mu     sync.Mutex
 	conns  map[string]*rpc.Conn
 	closed bool
 }
 
-func newPeerPool(zctx *zmq.Context, log zerolog.Logger) *peerPool {
-	return &peerPool{zctx: zctx, log: log, conns: make(map[string]*rpc.Conn)}
+func newPeerPool(zctx *zmq.Context, cc *curve.Client, log zerolog.Logger) *peerPool {
+	return &peerPool{zctx: zctx, curve: cc, log: log, conns: make(map[string]*rpc.Conn)}
 }
 
 // conn returns the connection to endpoint, dialing it the first time.
@@ -34,7 +36,7 @@ func (p *peerPool) conn(endpoint string) (*rpc.Conn, error) {
 	if c, ok := p.conns[endpoint]; ok {
 		return c, nil
 	}
-	c, err := rpc.Dial(rpc.ConnConfig{Context: p.zctx, Endpoint: endpoint, Logger: p.log})
+	c, err := rpc.Dial(rpc.ConnConfig{Context: p.zctx, Endpoint: endpoint, Logger: p.log, Curve: p.curve})
 	if err != nil {
 		return nil, err
 	}

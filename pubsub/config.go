@@ -3,6 +3,8 @@ package pubsub
 import (
 	"fmt"
 
+	"github.com/emerge-dev/emerge/internal/curve"
+
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
 )
@@ -41,6 +43,13 @@ type Config struct {
 	// Logger receives debug lines about malformed frames and errors. The
 	// zero value logs nothing.
 	Logger zerolog.Logger
+	// CurveServer, when set, makes the XPUB a CURVE server: traffic is
+	// encrypted and the context's ZAP handler decides who subscribes.
+	// CurveClient makes the SUB a CURVE client of the members' XPUBs. Nil:
+	// plaintext. A CURVE subscriber and a plaintext publisher (or the
+	// reverse) never hear each other.
+	CurveServer *curve.Server
+	CurveClient *curve.Client
 }
 
 // DefaultConfig returns a Config with every default filled except Context.

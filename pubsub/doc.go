@@ -20,6 +20,12 @@
 // anything is allocated and returns ErrBadMessage, never panics. Type numbers
 // are append-only.
 //
+// What subscribers can make a node hold is bounded: the PUB side is an XPUB
+// that reads every subscription, and a connection that subscribes to topics
+// the bus does not use (it uses only "") is cut once it has sent more than a
+// few KiB (guard.go). Random bytes at the port are refused by libzmq (a ZAP
+// domain is set, so ZMTP 1.0 peers are not accepted).
+//
 // Two implementations of Bus: ZMQBus, the real one (one goroutine owns both
 // sockets; callers talk to it over channels and wake it through an inproc
 // socket), and Hub/MemBus, an in-memory network for unit tests of other

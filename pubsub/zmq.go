@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 )
@@ -27,35 +28,50 @@ type ZMQBus struct {
 	closeErr error // set by the owner before done is closed
 
 	stats counters
+	// what the subscription guard did (guard.go)
+	foreignSubs, subsCut atomic.Uint64
 }
 
 var _ Bus = (*ZMQBus)(nil)
 
 type command struct {
-	connect  bool // false: disconnect
+	op       cmdOp
 	endpoint string
 	reply    chan error
 }
+
+type cmdOp uint8
+
+const (
+	cmdConnect cmdOp = iota
+	cmdDisconnect
+	cmdCutSubscribers
+)
+
+// ZAPDomain is the ZAP domain of the bus's XPUB (and of the rpc ROUTER):
+// with a ZAP handler in the context (CURVE), it is asked about every
+// subscriber.
+const ZAPDomain = "emerge"
 
 // NewZMQ binds the PUB socket, makes the SUB socket and starts the owner.
 func NewZMQ(cfg Config) (*ZMQBus, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	o, endpoint, err := newOwner(&cfg)
-	if err != nil {
-		return nil, err
-	}
 	b := &ZMQBus{
-		cfg: cfg, endpoint: endpoint,
-		log:  cfg.Logger.With().Str("component", "pubsub").Str("node", cfg.NodeID).Str("pub", endpoint).Logger(),
+		cfg:  cfg,
+		log:  cfg.Logger.With().Str("component", "pubsub").Str("node", cfg.NodeID).Logger(),
 		out:  make(chan []byte, cfg.Queue),
 		cmds: make(chan command, 16),
 		msgs: make(chan Message, cfg.Buffer),
-		wake: o.wake,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	o.bus = b
+	o, endpoint, err := newOwner(&cfg, b)
+	if err != nil {
+		return nil, err
+	}
+	b.endpoint, b.wake = endpoint, o.wake
+	b.log = b.log.With().Str("pub", endpoint).Logger()
 	b.wg.Add(1)
 	go o.run()
 	return b, nil
@@ -89,10 +105,26 @@ func (b *ZMQBus) Publish(ctx context.Context, m Message) error {
 func (b *ZMQBus) Messages() <-chan Message { return b.msgs }
 
 // Connect implements Bus.
-func (b *ZMQBus) Connect(endpoint string) error { return b.command(true, endpoint) }
+func (b *ZMQBus) Connect(endpoint string) error { return b.command(cmdConnect, endpoint) }
 
 // Disconnect implements Bus.
-func (b *ZMQBus) Disconnect(endpoint string) error { return b.command(false, endpoint) }
+func (b *ZMQBus) Disconnect(endpoint string) error { return b.command(cmdDisconnect, endpoint) }
+
+// CutSubscribers drops every connection to the PUB side; subscribers
+// reconnect by themselves and pass the handshake again. A node calls it when
+// the keys it lets in change, so a revoked subscriber is refused at once.
+func (b *ZMQBus) CutSubscribers() error { return b.command(cmdCutSubscribers, "") }
+
+// GuardStats counts what the subscription guard saw and did.
+type GuardStats struct {
+	ForeignSubs uint64 // subscriptions to topics the bus does not use
+	Cut         uint64 // subscriber connections shut down
+}
+
+// GuardStats returns the subscription guard's counters.
+func (b *ZMQBus) GuardStats() GuardStats {
+	return GuardStats{ForeignSubs: b.foreignSubs.Load(), Cut: b.subsCut.Load()}
+}
 
 // Endpoint implements Bus.
 func (b *ZMQBus) Endpoint() string { return b.endpoint }
@@ -112,11 +144,11 @@ func (b *ZMQBus) Close() error {
 }
 
 // command hands a connect or disconnect to the owner and waits for it.
-func (b *ZMQBus) command(connect bool, endpoint string) error {
+func (b *ZMQBus) command(op cmdOp, endpoint string) error {
 	if b.closed() {
 		return ErrClosed
 	}
-	c := command{connect: connect, endpoint: endpoint, reply: make(chan error, 1)}
+	c := command{op: op, endpoint: endpoint, reply: make(chan error, 1)}
 	select {
 	case b.cmds <- c:
 		b.wake.wake()

@@ -15,16 +15,18 @@ const batch = 256
 // zmqOwner holds what only the owner goroutine touches.
 type zmqOwner struct {
 	bus   *ZMQBus
-	pub   *zmq.Socket
+	pub   *zmq.Socket // an XPUB: see guard.go
 	sub   *zmq.Socket
 	wake  *waker
+	guard *guard
 	peers map[string]bool // endpoints sub is connected to
 }
 
-// newOwner makes the three sockets: PUB bound to cfg.Listen, SUB subscribed
-// to everything, and the waker's pair. It returns the resolved endpoint.
-func newOwner(cfg *Config) (*zmqOwner, string, error) {
-	o := &zmqOwner{peers: make(map[string]bool)}
+// newOwner makes the sockets: XPUB bound to cfg.Listen and its monitor, SUB
+// subscribed to everything, and the waker's pair. It returns the resolved
+// endpoint.
+func newOwner(cfg *Config, b *ZMQBus) (*zmqOwner, string, error) {
+	o := &zmqOwner{bus: b, peers: make(map[string]bool)}
 	endpoint, err := o.openPub(cfg)
 	if err == nil {
 		err = o.openSub(cfg)
@@ -41,22 +43,39 @@ func newOwner(cfg *Config) (*zmqOwner, string, error) {
 
 func (o *zmqOwner) openPub(cfg *Config) (string, error) {
 	var err error
-	if o.pub, err = newSocket(cfg.Context, zmq.PUB); err != nil {
+	if o.pub, err = newSocket(cfg.Context, zmq.XPUB); err != nil {
 		return "", err
 	}
-	if err := o.pub.SetSndhwm(cfg.SendHWM); err != nil {
-		return "", fmt.Errorf("pubsub: send hwm: %w", err)
+	// A ZAP domain makes libzmq refuse ZMTP 1.0/2.0 peers, as on the rpc
+	// ROUTER: random bytes at the port never parse as subscriptions.
+	err = firstErr(o.pub.SetSndhwm(cfg.SendHWM), o.pub.SetRcvhwm(subRcvHWM), o.pub.SetXpubVerbose(1),
+		o.pub.SetMaxmsgsize(subMaxMsg), o.pub.SetZapDomain(ZAPDomain))
+	if err == nil && cfg.CurveServer != nil {
+		err = cfg.CurveServer.Apply(o.pub)
+	}
+	if err != nil {
+		return "", fmt.Errorf("pubsub: xpub options: %w", err)
+	}
+	if o.guard, err = newGuard(cfg.Context, o.pub, o.bus); err != nil {
+		return "", err
 	}
 	if err := o.pub.Bind(cfg.Listen); err != nil {
 		return "", wrapEndpoint("bind", cfg.Listen, err)
 	}
-	return o.pub.GetLastEndpoint()
+	ep, err := o.pub.GetLastEndpoint()
+	o.guard.bound(ep)
+	return ep, err
 }
 
 func (o *zmqOwner) openSub(cfg *Config) error {
 	var err error
 	if o.sub, err = newSocket(cfg.Context, zmq.SUB); err != nil {
 		return err
+	}
+	if cfg.CurveClient != nil {
+		if err := cfg.CurveClient.Apply(o.sub); err != nil {
+			return err
+		}
 	}
 	// A peer that sends a frame over the cap is disconnected by ZeroMQ
 	// before the frame is buffered; it is not valid anyway.
@@ -65,6 +84,10 @@ func (o *zmqOwner) openSub(cfg *Config) error {
 
 func (o *zmqOwner) closeSockets() error {
 	var errs []error
+	if o.guard != nil {
+		o.pub.Monitor("", 0)
+		o.guard.close()
+	}
 	for _, s := range []*zmq.Socket{o.pub, o.sub} {
 		if s != nil {
 			errs = append(errs, s.Close())
@@ -83,6 +106,8 @@ func (o *zmqOwner) run() {
 	poller := zmq.NewPoller()
 	poller.Add(o.sub, zmq.POLLIN)
 	poller.Add(o.wake.recv, zmq.POLLIN)
+	poller.Add(o.pub, zmq.POLLIN)
+	poller.Add(o.guard.mon, zmq.POLLIN)
 	timeout := time.Duration(-1)
 	for {
 		if _, err := poller.Poll(timeout); err != nil {
@@ -99,6 +124,7 @@ func (o *zmqOwner) run() {
 		busy := o.publish()
 		o.commands()
 		busy = o.receive() || busy
+		busy = o.guard.readSubs(o.pub) || busy
 		timeout = -1
 		if busy {
 			timeout = 0 // work is left: look again without blocking
@@ -163,9 +189,12 @@ func (o *zmqOwner) commands() {
 func (o *zmqOwner) apply(c command) error {
 	ep := c.endpoint
 	switch {
-	case ep == o.bus.endpoint || c.connect == o.peers[ep]:
+	case c.op == cmdCutSubscribers:
+		o.guard.cutAll()
+		return nil
+	case ep == o.bus.endpoint || (c.op == cmdConnect) == o.peers[ep]:
 		return nil // self, already connected, or not connected
-	case c.connect:
+	case c.op == cmdConnect:
 		if err := o.sub.Connect(ep); err != nil {
 			return wrapEndpoint("connect", ep, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/emerge-dev/emerge/internal/curve"
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
 )
@@ -19,6 +20,11 @@ type ConnConfig struct {
 	RecvHWM  int            // default 1024
 	Limits   Limits         // caps on what the node sends back
 	Logger   zerolog.Logger // default: silent
+	// Curve, when set, makes the DEALER a CURVE client of the node. A node
+	// that refuses the handshake (wrong secret, key not allowed, or a
+	// plaintext client at a CURVE node and the reverse) fails every call in
+	// flight with ErrDenied. Nil: plaintext.
+	Curve *curve.Client
 }
 
 // Conn is a DEALER connection to one node carrying many requests in flight,
@@ -47,6 +53,7 @@ type Conn struct {
 	closed  bool
 	nextID  atomic.Uint64
 	up      atomic.Bool
+	refused error // the last handshake was refused; owned by the loop
 }
 
 type call struct {
@@ -92,7 +99,10 @@ func (c *Conn) open() error {
 	monAddr := fmt.Sprintf("inproc://emerge-mon-%p", c)
 	err = errors.Join(c.sock.SetSndhwm(c.cfg.SendHWM), c.sock.SetRcvhwm(c.cfg.RecvHWM),
 		c.sock.SetMaxmsgsize(int64(2*c.cfg.Limits.MaxFrame)),
-		c.sock.Monitor(monAddr, zmq.EVENT_CONNECTED|zmq.EVENT_DISCONNECTED|zmq.EVENT_CONNECT_RETRIED))
+		c.sock.Monitor(monAddr, zmq.EVENT_CONNECTED|zmq.EVENT_DISCONNECTED|zmq.EVENT_CONNECT_RETRIED|handshakeEvents))
+	if err == nil && c.cfg.Curve != nil {
+		err = c.cfg.Curve.Apply(c.sock)
+	}
 	if err == nil {
 		c.mon, err = newSocket(c.cfg.Context, zmq.PAIR)
 	}

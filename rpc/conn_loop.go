@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"fmt"
+	"time"
 
 	zmq "github.com/pebbe/zmq4"
 )
@@ -19,19 +20,32 @@ func (c *Conn) loop() {
 	// Commands may have been processed while the sockets were set up (the
 	// monitor pipe's activation during Connect), leaving messages that no
 	// descriptor edge will announce: read them once before sleeping.
-	c.events()
+	var retry <-chan time.Time // armed while the node refuses our handshake
+	if c.events() {
+		retry = time.After(refusedRetry)
+	}
 	for {
 		select {
 		case <-c.quit:
 			return
 		case cl := <-c.sendq:
+			if c.refused != nil {
+				c.failNow(cl)
+				continue
+			}
 			backlog = c.round(append(backlog, cl))
 		case <-c.sockReady:
 			backlog = c.round(backlog)
 			c.sockW.Rearm()
 		case <-c.monReady:
-			c.events()
+			if c.events() && retry == nil {
+				retry = time.After(refusedRetry)
+			}
 			c.monW.Rearm()
+		case <-retry:
+			retry = nil
+			c.reconnect()
+			backlog = c.round(backlog) // its last call processes what Connect queued
 		}
 	}
 }
@@ -144,22 +158,39 @@ func (c *Conn) deliver(frames [][]byte) {
 // or failed connect): nothing listens at the endpoint, so a caller learns it
 // at once instead of at its deadline. The socket keeps retrying; calls made
 // after it connects go through.
-func (c *Conn) events() {
+//
+// It reports whether a handshake was refused: libzmq then gives up on the
+// endpoint, and the loop connects again after a while (conn_auth.go).
+func (c *Conn) events() (refused bool) {
 	for {
 		ev, _, _, err := c.mon.RecvEvent(zmq.DONTWAIT)
 		if err != nil {
-			return
+			return refused
 		}
 		switch ev {
 		case zmq.EVENT_CONNECTED:
 			c.up.Store(true)
+		case zmq.EVENT_HANDSHAKE_SUCCEEDED:
+			c.refused = nil
 		case zmq.EVENT_DISCONNECTED:
 			c.up.Store(false)
-			c.failAll(fmt.Errorf("%w: connection to %s lost", ErrUnreachable, c.cfg.Endpoint))
+			c.failAll(c.lost(fmt.Errorf("%w: connection to %s lost", ErrUnreachable, c.cfg.Endpoint)))
 		case zmq.EVENT_CONNECT_RETRIED:
 			if !c.up.Load() {
-				c.failAll(fmt.Errorf("%w: cannot connect to %s", ErrUnreachable, c.cfg.Endpoint))
+				c.failAll(c.lost(fmt.Errorf("%w: cannot connect to %s", ErrUnreachable, c.cfg.Endpoint)))
 			}
+		case zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+			c.refused, refused = c.deniedError(), true
+			c.failAll(c.refused)
 		}
 	}
+}
+
+// lost is the error for calls failed by a dropped or refused connection:
+// while the node refuses our handshake, that refusal, not a network fault.
+func (c *Conn) lost(err error) error {
+	if c.refused != nil {
+		return c.refused
+	}
+	return err
 }

@@ -11,4 +11,10 @@
 //
 // Sockets are owned by one goroutine each; callers hand messages to the owner
 // over channels and wake it through an inproc socket (see wake.go).
+//
+// The server admits requests fairly (admit.go): a cap per connection with a
+// queue served in turn, and slots kept for control ops. With a
+// curve.Server in its config the ROUTER runs CURVE and checks the key of
+// every request against the allowlist; a Conn with a curve.Client runs CURVE
+// and turns a refused handshake into ErrDenied at once (conn_auth.go).
 package rpc

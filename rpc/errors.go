@@ -24,6 +24,9 @@ var (
 	ErrRemote = errors.New("remote error")
 	// ErrClosed: the connection or server was closed.
 	ErrClosed = errors.New("closed")
+	// ErrDenied: the node refused this client: no cluster secret or key,
+	// the wrong one, or a key not (or no longer) allowed.
+	ErrDenied = errors.New("access denied")
 )
 
 // StatusError is a non-ok reply. It matches the sentinel of its status with
@@ -62,6 +65,7 @@ var sentinels = []struct {
 	{ErrTooLarge, StatusTooLarge},
 	{ErrUnavailable, StatusUnavailable},
 	{ErrUnsupported, StatusUnsupported},
+	{ErrDenied, StatusDenied},
 	{context.DeadlineExceeded, StatusTimeout},
 	{context.Canceled, StatusCanceled},
 	{ErrRemote, StatusInternal},

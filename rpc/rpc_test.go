@@ -173,6 +173,8 @@ func TestManyCallsInFlight(t *testing.T) {
 	}
 }
 
+// A full server answers data ops "unavailable" at once, and still serves
+// control ops from its reserved slot.
 func TestBusyServerAnswersUnavailable(t *testing.T) {
 	release := make(chan struct{})
 	mux := echoMux()
@@ -180,24 +182,25 @@ func TestBusyServerAnswersUnavailable(t *testing.T) {
 		<-release
 		return &Reply{Body: &ListRep{}}, nil
 	})
-	s, zctx := testServer(t, mux, func(c *ServerConfig) { c.MaxInflight = 2 })
+	s, zctx := testServer(t, mux, func(c *ServerConfig) { c.MaxInflight, c.MaxQueued = 2, -1 })
 	c := testConn(t, zctx, s.Endpoint())
 	var wg sync.WaitGroup
-	for i := 0; i < 2; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Call(ctxT(t, 10*time.Second), OpList, &ListReq{}, nil) }()
-	}
+	wg.Add(1)
+	go func() { defer wg.Done(); c.Call(ctxT(t, 10*time.Second), OpList, &ListReq{}, nil) }()
 	deadline := time.Now().Add(5 * time.Second)
-	for s.inflight.Load() < 2 && time.Now().Before(deadline) {
+	for s.inflight.Load() < 1 && time.Now().Before(deadline) {
 		runtime.Gosched()
 	}
-	_, err := c.Call(ctxT(t, 5*time.Second), OpPing, &PingReq{}, nil)
+	_, err := c.Call(ctxT(t, 5*time.Second), OpList, &ListReq{}, nil)
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("want unavailable while full, got %v", err)
 	}
+	if _, err := c.Call(ctxT(t, 5*time.Second), OpPing, &PingReq{}, nil); err != nil {
+		t.Fatalf("ping from the reserved slot while full: %v", err)
+	}
 	close(release)
 	wg.Wait()
-	if _, err := c.Call(ctxT(t, 5*time.Second), OpPing, &PingReq{}, nil); err != nil {
+	if _, err := c.Call(ctxT(t, 5*time.Second), OpList, &ListReq{}, nil); err != nil {
 		t.Fatalf("after drain: %v", err)
 	}
 }

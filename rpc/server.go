@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emerge-dev/emerge/internal/curve"
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
 )
@@ -52,16 +53,35 @@ func (m *Mux) Serve(ctx context.Context, req *Message) (*Reply, error) {
 	return f(ctx, req)
 }
 
+// ZAPDomain is the ZAP domain of the ROUTER (and of the bus's XPUB).
+const ZAPDomain = "emerge"
+
 // ServerConfig configures a Server. Zero values mean defaults.
 type ServerConfig struct {
-	Context     *zmq.Context   // required: the node's ZeroMQ context
-	Listen      string         // endpoint to bind; port "*" picks a free one
-	Handler     Handler        // required
-	MaxInflight int            // concurrent requests; more get StatusUnavailable (default 512)
-	SendHWM     int            // ROUTER send high-water mark in messages (default 1024)
-	RecvHWM     int            // ROUTER receive high-water mark (default 1024)
-	Limits      Limits         // caps on what peers send
-	Logger      zerolog.Logger // default: silent
+	Context     *zmq.Context // required: the node's ZeroMQ context
+	Listen      string       // endpoint to bind; port "*" picks a free one
+	Handler     Handler      // required
+	MaxInflight int          // concurrent requests (default 512); see admit.go
+	// Reserved is how many of MaxInflight only control ops (Op.Control) may
+	// use (default MaxInflight/16, at least 1).
+	Reserved int
+	// MaxPerConn caps the data ops one connection (a DEALER) has running
+	// (default MaxInflight/8, at least 1); more wait in its queue.
+	MaxPerConn int
+	// MaxQueued caps the requests waiting in one connection's queue (default
+	// 4*MaxPerConn; negative: no queue). Beyond it, and beyond QueueBytes of
+	// queued messages in all, requests get StatusUnavailable at once.
+	MaxQueued  int
+	QueueBytes int64          // default 256 MiB
+	SendHWM    int            // ROUTER send high-water mark in messages (default 1024)
+	RecvHWM    int            // ROUTER receive high-water mark (default 1024)
+	Limits     Limits         // caps on what peers send
+	Logger     zerolog.Logger // default: silent
+	// Curve, when set, makes the ROUTER a CURVE server: traffic is
+	// encrypted, the context's ZAP handler decides who connects, and every
+	// request is checked against Curve.Allow again (a key removed from it
+	// fails at its next request). Nil: plaintext.
+	Curve *curve.Server
 	// Observe, when set, is called after each handled request with its op,
 	// the status of its reply and the handler's time (for metrics).
 	Observe func(op Op, status Status, d time.Duration)
@@ -93,6 +113,7 @@ type Server struct {
 	// and how many of them are rejections (which hold no inflight slot).
 	pending  []outgoing
 	rejected int
+	admit    *admitter
 
 	mu       sync.Mutex // guards closing and handlers.Add
 	closing  bool
@@ -108,6 +129,7 @@ type outgoing struct {
 	data      [][]byte
 	done      func()
 	slot      bool      // holds an inflight slot until sent or dropped
+	control   bool      // the slot is a control op's
 	held      bool      // a rejection counted in Server.rejected
 	since     time.Time // first refusal by the socket; zero until then
 }
@@ -120,6 +142,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), done: make(chan struct{})}
 	s.rejLog = cfg.Logger.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second})
 	s.out = make(chan outgoing, cfg.MaxInflight+1)
+	s.admit = newAdmitter(cfg.admitLimits())
 	if err := s.bind(); err != nil {
 		return nil, err
 	}
@@ -142,7 +165,37 @@ func (c *ServerConfig) fill() error {
 		c.RecvHWM = 1024
 	}
 	c.Limits.fill()
+	c.fillAdmission()
 	return nil
+}
+
+func (c *ServerConfig) fillAdmission() {
+	if c.Reserved <= 0 {
+		c.Reserved = max(1, c.MaxInflight/16)
+	}
+	if c.MaxInflight > 1 {
+		c.Reserved = min(c.Reserved, c.MaxInflight-1)
+	} else {
+		c.Reserved = 0 // one slot: shared
+	}
+	if c.MaxPerConn <= 0 {
+		c.MaxPerConn = max(1, c.MaxInflight/8)
+	}
+	switch {
+	case c.MaxQueued == 0:
+		c.MaxQueued = 4 * c.MaxPerConn
+	case c.MaxQueued < 0:
+		c.MaxQueued = 0
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 256 << 20
+	}
+}
+
+func (c *ServerConfig) admitLimits() admitLimits {
+	return admitLimits{maxAll: c.MaxInflight, maxData: c.MaxInflight - c.Reserved,
+		perConn: c.MaxPerConn, perCtl: max(1, min(8, c.Reserved)),
+		maxQueued: c.MaxQueued, queueBytes: c.QueueBytes}
 }
 
 func (s *Server) bind() error {
@@ -150,10 +203,13 @@ func (s *Server) bind() error {
 	if err != nil {
 		return err
 	}
-	err = errors.Join(r.SetRouterMandatory(1), r.SetSndhwm(s.cfg.SendHWM), r.SetRcvhwm(s.cfg.RecvHWM), r.SetZapDomain("emerge"),
+	err = errors.Join(r.SetRouterMandatory(1), r.SetSndhwm(s.cfg.SendHWM), r.SetRcvhwm(s.cfg.RecvHWM), r.SetZapDomain(ZAPDomain),
 		r.SetMaxmsgsize(int64(2*s.cfg.Limits.MaxFrame)))
 	// A ZAP domain makes libzmq refuse ZMTP 1.0/2.0 peers: without it, random
 	// bytes on the port parse as ZMTP 1.0 frames and become junk requests.
+	if err == nil && s.cfg.Curve != nil {
+		err = s.cfg.Curve.Apply(r)
+	}
 	if err == nil {
 		err = r.Bind(s.cfg.Listen)
 	}
@@ -195,16 +251,16 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// spawn starts a handler for a request whose slot the admitter gave; it
+// reports false, the slot returned, when the server is closing.
 func (s *Server) spawn(rid []byte, m *Message) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
+		s.admit.done(rid, m.Op.Control())
 		return false
 	}
-	if s.inflight.Add(1) > int64(s.cfg.MaxInflight) {
-		s.inflight.Add(-1)
-		return false
-	}
+	s.inflight.Add(1)
 	s.handlers.Add(1)
 	go s.handle(rid, m)
 	return true
@@ -229,7 +285,7 @@ func (s *Server) handle(rid []byte, m *Message) {
 			o.head, _ = encodeHeader(errorBody(err), m.Op, m.ID)
 		}
 	}
-	o.rid, o.slot = rid, true
+	o.rid, o.slot, o.control = rid, true, m.Op.Control()
 	s.out <- o
 }
 

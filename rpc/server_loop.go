@@ -138,6 +138,8 @@ func (s *Server) finish(o *outgoing, sent bool) {
 	}
 	if o.slot {
 		s.inflight.Add(-1)
+		s.admit.done(o.rid, o.control)
+		s.startQueued()
 	}
 	if o.held {
 		s.rejected--
@@ -157,13 +159,14 @@ func (s *Server) shutdown() {
 		s.finish(&s.pending[i], false)
 	}
 	s.pending = nil
+	s.admit.drain() // nobody reads replies any more
 }
 
 // receive dispatches up to recvBatch requests without blocking and returns
 // how many it read.
 func (s *Server) receive() int {
 	for i := 0; i < recvBatch; i++ {
-		frames, err := s.router.RecvMessageBytes(zmq.DONTWAIT)
+		frames, user, err := s.recvMessage()
 		if err != nil {
 			if !isAgain(err) && !isRetry(err) {
 				s.log.Debug().Err(err).Msg("rpc receive")
@@ -171,13 +174,50 @@ func (s *Server) receive() int {
 			return i
 		}
 		s.nReq.Add(1)
-		s.dispatch(frames)
+		s.dispatch(frames, user)
 	}
 	return recvBatch
 }
 
-func (s *Server) dispatch(frames [][]byte) {
+// recvMessage reads one message without blocking. Under CURVE it also
+// returns the sender's key: the User-Id the ZAP handler gave its connection.
+func (s *Server) recvMessage() (frames [][]byte, user string, err error) {
+	if s.cfg.Curve == nil {
+		frames, err = s.router.RecvMessageBytes(zmq.DONTWAIT)
+		return frames, "", err
+	}
+	rid, err := s.router.RecvBytes(zmq.DONTWAIT) // made by the ROUTER: no metadata
+	if err != nil {
+		return nil, "", err
+	}
+	frames = [][]byte{rid}
+	for more, _ := s.router.GetRcvmore(); more; more, _ = s.router.GetRcvmore() {
+		var f []byte
+		if len(frames) == 1 {
+			var md map[string]string
+			f, md, err = s.router.RecvBytesWithMetadata(zmq.DONTWAIT, "User-Id")
+			user = md["User-Id"]
+		} else {
+			f, err = s.router.RecvBytes(zmq.DONTWAIT)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		frames = append(frames, f)
+	}
+	return frames, user, nil
+}
+
+func (s *Server) dispatch(frames [][]byte, user string) {
 	rid := frames[0]
+	if s.cfg.Curve != nil && !s.cfg.Curve.Allow.Allowed(user) {
+		m, _ := ParseFrames(frames[min(2, len(frames)):], s.cfg.Limits)
+		if m == nil {
+			m = &Message{}
+		}
+		s.reject(rid, m, Errorf(ErrDenied, "key %s is not allowed on this node", user))
+		return
+	}
 	if len(frames) < 2 || len(frames[1]) != 0 {
 		s.reject(rid, &Message{}, fmt.Errorf("%w: missing empty delimiter frame", ErrBadRequest))
 		return
@@ -190,9 +230,39 @@ func (s *Server) dispatch(frames [][]byte) {
 		s.reject(rid, m, err)
 		return
 	}
-	if !s.spawn(rid, m) {
+	s.admitOne(rid, m)
+}
+
+// admitOne runs, queues or refuses a parsed request (see admit.go).
+func (s *Server) admitOne(rid []byte, m *Message) {
+	switch s.admit.admit(rid, m) {
+	case runNow:
+		if !s.spawn(rid, m) {
+			s.reject(rid, m, Errorf(ErrUnavailable, "server closing"))
+		}
+	case refused:
 		s.nBusy.Add(1)
-		s.reject(rid, m, Errorf(ErrUnavailable, "node busy: %d requests in flight", s.cfg.MaxInflight))
+		s.reject(rid, m, s.busyError(rid, m))
+	}
+}
+
+func (s *Server) busyError(rid []byte, m *Message) error {
+	if c := s.admit.conns[string(rid)]; c != nil && !m.Op.Control() && len(c.queue) >= s.cfg.MaxQueued {
+		return Errorf(ErrUnavailable, "node busy: this connection has %d requests running and %d queued", c.data, len(c.queue))
+	}
+	return Errorf(ErrUnavailable, "node busy: %d requests in flight", s.inflight.Load())
+}
+
+// startQueued starts the queued requests that have a slot now. It runs
+// while flush walks the pending list, so it never answers itself: a request
+// that cannot start because the server is closing is dropped with the rest
+// of the queue (its client's connection is going away).
+func (s *Server) startQueued() {
+	for {
+		j, ok := s.admit.next()
+		if !ok || !s.spawn(j.rid, j.m) {
+			return
+		}
 	}
 }
 

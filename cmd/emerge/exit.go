@@ -20,6 +20,7 @@ const (
 	exitUnreachable = 4 // no node answering at the endpoint
 	exitNoSpace     = 5 // the node's disk or shared memory is full
 	exitUnavailable = 6 // node busy, or too few members alive for the replicas asked
+	exitDenied      = 7 // the node refused our cluster secret or key (or wants one)
 	exitInterrupted = 130
 )
 
@@ -34,8 +35,11 @@ func exitCode(err error) int {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue), errors.Is(err, client.ErrBadRef), errors.Is(err, client.ErrBadRequest),
-		errors.Is(err, client.ErrTooLarge), errors.Is(err, node.ErrConfig), errors.Is(err, client.ErrBadEndpoint):
+		errors.Is(err, client.ErrTooLarge), errors.Is(err, node.ErrConfig), errors.Is(err, client.ErrBadEndpoint),
+		errors.Is(err, client.ErrBadKey):
 		return exitUsage
+	case errors.Is(err, client.ErrDenied):
+		return exitDenied
 	case errors.Is(err, client.ErrNotFound), errors.Is(err, client.ErrDeleted):
 		return exitNotFound
 	case errors.Is(err, client.ErrUnreachable), errors.Is(err, context.DeadlineExceeded):

@@ -18,6 +18,8 @@ type globals struct {
 	timeout time.Duration
 	noShm   bool
 	stdin   io.Reader
+	// CURVE: the cluster secret and/or this client's key file (keygen.go)
+	secretFile, keyFile string
 }
 
 func defaultEndpoint() string {
@@ -57,14 +59,18 @@ func newRoot(stdin io.Reader) *cobra.Command {
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	pf.DurationVar(&g.timeout, "timeout", 5*time.Second, "how long to wait for the node to answer at first")
 	pf.BoolVar(&g.noShm, "no-shm", false, "stream even when the node is on this machine (no shared memory)")
+	pf.StringVar(&g.secretFile, "cluster-secret-file", os.Getenv("EMERGE_SECURITY_CLUSTER_SECRET_FILE"), "the cluster secret, for nodes that run CURVE (env EMERGE_SECURITY_CLUSTER_SECRET_FILE)")
+	pf.StringVar(&g.keyFile, "key", os.Getenv("EMERGE_KEY_FILE"), "this client's key file, made by emerge keygen (env EMERGE_KEY_FILE)")
 	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newGroupCmd(g), newPrefetchCmd(g), newInfoCmd(g), newHealthCmd(g), newConfigCmd(), newVersionCmd(g))
+	root.AddCommand(newKeygenCmd(g))
 	addCompletions(root, g)
 	return root
 }
 
 // dial connects to the node named by --node.
 func (g *globals) dial(ctx context.Context) (*client.Client, error) {
-	return client.Dial(ctx, g.node, &client.Options{DialTimeout: g.timeout, NoShm: g.noShm})
+	return client.Dial(ctx, g.node, &client.Options{DialTimeout: g.timeout, NoShm: g.noShm,
+		ClusterSecretFile: g.secretFile, KeyFile: g.keyFile})
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.
