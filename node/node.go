@@ -88,6 +88,7 @@ func (n *Node) start(ctx context.Context) error {
 		Dir: filepath.Join(n.cfg.DataDir, "store"), SyncWrites: n.cfg.SyncWrites,
 		ValueLogFileSize: int64(n.cfg.ValueLogFileSize), MemTableSize: int64(n.cfg.MemTableSize),
 		BlockCacheSize: int64(n.cfg.BlockCacheSize), GCInterval: n.cfg.GCInterval,
+		CacheMaxBytes: int64(n.cfg.CacheMaxBytes), CacheMinFree: int64(n.cfg.CacheMinFree),
 		Logger: n.log,
 	})
 	if err != nil {

@@ -140,7 +140,11 @@ func (s *Store) evictCache(st *spaceState) {
 	}
 }
 
-// cacheExcess returns how many bytes of cached copies must go.
+// cacheExcess returns how many bytes of cached copies must go: those past
+// CacheMaxBytes, and, when the free space above the reserve is below
+// CacheMinFree, the shortfall plus minGarbage (so that what is evicted is
+// worth a value-log GC). Garbage the next space check will reclaim (at
+// least minGarbage grown) counts as free.
 func (s *Store) cacheExcess(st *spaceState) int64 {
 	_, cached := s.cache.stats()
 	if cached == 0 {
@@ -157,11 +161,14 @@ func (s *Store) cacheExcess(st *spaceState) int64 {
 	if err != nil {
 		return need
 	}
-	pending := int64(0)
-	if g, err := s.garbage(); err == nil {
-		pending = max(g-st.garbageBase, 0)
+	avail := free - s.cfg.DiskReserve
+	if g, err := s.garbage(); err == nil && g-st.garbageBase >= s.cfg.minGarbage() {
+		avail += g - st.garbageBase
 	}
-	return max(need, s.cfg.CacheMinFree-(free-s.cfg.DiskReserve+pending))
+	if avail >= s.cfg.CacheMinFree {
+		return need
+	}
+	return max(need, s.cfg.CacheMinFree-avail+s.cfg.minGarbage())
 }
 
 // loadCache fills the cache index at Open from the stored manifests whose

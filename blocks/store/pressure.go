@@ -78,17 +78,23 @@ func (s *Store) spaceLoop() {
 	}
 }
 
-// checkSpace evicts what the cache must give up, then, if the disk is short
-// of space, gets garbage back. urgent: a write was just refused, do not
-// wait for deletes to settle.
+// checkSpace gets garbage back if the disk is short of space, then evicts
+// what the cache must give up (its garbage is reclaimed at a later tick).
+// urgent: a write was just refused, do not wait for deletes to settle.
 func (s *Store) checkSpace(st *spaceState, urgent bool) {
 	removals := s.removals.Load()
 	settled := removals == st.removalsSeen
 	st.removalsSeen = removals
-	s.evictCache(st)
-	if s.space == nil {
-		return
+	if s.space != nil {
+		s.relieveIfShort(st, settled || urgent)
 	}
+	s.evictCache(st)
+}
+
+// relieveIfShort runs relieve when the disk is short of space and the
+// garbage grew by minGarbage since the last attempt, once deletes have
+// settled (or the garbage grew by a whole value-log file).
+func (s *Store) relieveIfShort(st *spaceState, settled bool) {
 	free, err := freeBytes(s.cfg.Dir)
 	if err != nil || free-s.cfg.DiskReserve >= s.cfg.headroom() {
 		return
@@ -98,7 +104,7 @@ func (s *Store) checkSpace(st *spaceState, urgent bool) {
 		return
 	}
 	grown := garbage - st.garbageBase
-	if grown < s.cfg.minGarbage() || (!settled && !urgent && grown < s.cfg.ValueLogFileSize) {
+	if grown < s.cfg.minGarbage() || (!settled && grown < s.cfg.ValueLogFileSize) {
 		return
 	}
 	start := time.Now()
