@@ -19,6 +19,16 @@ import (
 // are logged (and in docs/operations.md).
 const spaceDeadline = 2 * time.Minute
 
+// skipUnderRace skips the tests that fill hundreds of MiB with the default
+// settings: under the race detector (~20 times slower) a value-log rewrite
+// of a 256 MiB file takes minutes. Reopen under concurrent calls is
+// covered there by TestReopenUnderLoad.
+func skipUnderRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("fills a disk with default-sized value-log files: minutes under the race detector")
+	}
+}
+
 // fillDisk stores objects of 16 blocks (1 MiB) until the store refuses
 // one with ErrNoSpace and returns those stored.
 func fillDisk(t *testing.T, s *Store, clock *testClock) []testObject {
@@ -98,6 +108,7 @@ func deleteHalf(t *testing.T, s *Store, done []testObject, clock *testClock) {
 // the active value-log file (Badger's GC never rewrites it). After deleting
 // half the objects, a put succeeds within a bounded time, without restart.
 func TestSpaceComesBackFromTheActiveValueLog(t *testing.T) {
+	skipUnderRace(t)
 	clock := newTestClock()
 	// 640 MiB reserve + ~220 MiB of data: less than one 256 MiB file.
 	dir := tmpfs.Mount(t, "860m")
@@ -123,6 +134,7 @@ func TestSpaceComesBackFromTheActiveValueLog(t *testing.T) {
 // back too, and again after a restart, with deletes made before the store
 // was closed.
 func TestSpaceComesBackAcrossARestart(t *testing.T) {
+	skipUnderRace(t)
 	clock := newTestClock()
 	dir := tmpfs.Mount(t, "900m")
 	cfg := Config{Dir: dir, Clock: clock.Now}
