@@ -98,8 +98,9 @@ func (n *Node) start(ctx context.Context) error {
 		Dir: filepath.Join(n.cfg.DataDir, "store"), SyncWrites: n.cfg.SyncWrites,
 		ValueLogFileSize: int64(n.cfg.ValueLogFileSize), MemTableSize: int64(n.cfg.MemTableSize),
 		BlockCacheSize: int64(n.cfg.BlockCacheSize), GCInterval: n.cfg.GCInterval,
-		OnQuarantine: n.quarantined.tell,
-		Logger:       n.log,
+		OnQuarantine:  n.quarantined.tell,
+		CacheMaxBytes: int64(n.cfg.CacheMaxBytes), CacheMinFree: int64(n.cfg.CacheMinFree),
+		Logger: n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("node: open store in %s: %w", n.cfg.DataDir, err)

@@ -134,6 +134,9 @@ func (s *Store) Manifest(ref blocks.Ref) (*blocks.Manifest, Use, error) {
 		}
 		return fmt.Errorf("%w: object %s", blocks.ErrNotFound, ref.Short())
 	})
+	if err == nil && use == UseCache {
+		s.cache.touch(ref, s.cfg.Clock()) // a read: least recently read copies go first
+	}
 	return m, use, err
 }
 

@@ -53,6 +53,7 @@ func (s *Store) commit(r commitReq) (held int, err error) {
 	if p.isNew {
 		s.objects.Add(1)
 	}
+	s.committed(r.ref, p.use, p.m.Size)
 	return len(p.ids), nil
 }
 

@@ -17,6 +17,7 @@ const (
 	DefaultGCInterval       = 5 * time.Minute
 	DefaultPendingGrace     = time.Hour
 	DefaultTombstoneTTL     = 24 * time.Hour
+	DefaultSpaceCheck       = 2 * time.Second
 )
 
 // valueThreshold keeps block values (and large manifests) in Badger's value
@@ -64,6 +65,23 @@ type Config struct {
 	// mmap write is a SIGBUS, not an error. Default 2×ValueLogFileSize +
 	// 4×MemTableSize (640 MiB with the defaults); negative disables.
 	DiskReserve int64
+	// SpaceCheck is the period of the space loop (space.go, pressure.go):
+	// it evicts cached copies past CacheMaxBytes or CacheMinFree and, when
+	// the disk is short of space and deletes have left garbage in the value
+	// log, gets it back at once (value-log GC, rotating the head file if
+	// needed). Default 2 s; negative disables the loop.
+	SpaceCheck time.Duration
+	// CacheMaxBytes caps the bytes of cached copies (objects committed with
+	// UseCache, each counted at its full size): past it the least recently
+	// read are dropped. Default 0: no cap of its own (CacheMinFree still
+	// applies).
+	CacheMaxBytes int64
+	// CacheMinFree is the disk watermark of the cache: while the free space
+	// of the filesystem, less DiskReserve, plus the garbage a value-log GC
+	// is about to return, is below it, the least recently read cached
+	// copies are dropped, so copies kept by gets never make a put fail for
+	// space. Default ValueLogFileSize; negative disables (InMemory: unused).
+	CacheMinFree int64
 	// Logger receives the store's logs and Badger's warnings and errors
 	// (Badger's info and debug lines are dropped). Default: zerolog.Nop()
 	// (the zero value logs nothing).
@@ -92,6 +110,8 @@ func (c *Config) fillDefaults() {
 	setDefault(&c.PendingGrace, DefaultPendingGrace)
 	setDefault(&c.TombstoneTTL, DefaultTombstoneTTL)
 	setDefault(&c.DiskReserve, 2*c.ValueLogFileSize+4*c.MemTableSize)
+	setDefault(&c.SpaceCheck, DefaultSpaceCheck)
+	setDefault(&c.CacheMinFree, c.ValueLogFileSize)
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
@@ -120,6 +140,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: negative BlockCacheSize", errConfig)
 	case c.PendingGrace < 0 || c.TombstoneTTL < 0:
 		return fmt.Errorf("%w: negative PendingGrace or TombstoneTTL", errConfig)
+	case c.CacheMaxBytes < 0:
+		return fmt.Errorf("%w: negative CacheMaxBytes", errConfig)
 	}
 	return nil
 }

@@ -68,6 +68,7 @@ func (s *Store) unlinkAll(ref blocks.Ref, at time.Time, always bool) ([]blocks.I
 		return nil, fmt.Errorf("%w: object %s", blocks.ErrNotFound, ref.Short())
 	}
 	s.objects.Add(-1)
+	s.cache.remove(ref)
 	ids := distinct(m.Blocks)
 	if err := s.deleteUses(ref, ids); err != nil {
 		return nil, fmt.Errorf("blocks: delete %s: uses: %w", ref.Short(), err)
@@ -200,6 +201,9 @@ func (s *Store) removeBlocks(ids []blocks.ID, set *stripeSet) (freed, removed in
 		return nil
 	}, func() {
 		freed, removed = freed+pendBytes, removed+pendN
+		if pendN > 0 {
+			s.removals.Add(1)
+		}
 		s.blocks.Add(-pendN)
 		s.blockBytes.Add(-pendBytes)
 		pendBytes, pendN = 0, 0

@@ -168,21 +168,28 @@ func (s *Store) sweepBlocks() (removed int, freed int64, err error) {
 
 // ReclaimSpace runs Badger's value-log GC until it finds no file worth
 // rewriting (half of it garbage). Deleted blocks give their disk space back
-// only through it, one value-log file at a time.
+// only through it, one value-log file at a time; it cannot rewrite the file
+// being appended to, nor a file whose deletes compaction has not seen yet
+// (the space loop handles both when the disk is short of space, see
+// pressure.go).
 func (s *Store) ReclaimSpace() error {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.leave()
-	return s.reclaim()
+	return s.reclaim(gcRatio)
 }
 
-func (s *Store) reclaim() error {
+// reclaim runs value-log GC at ratio until nothing is worth rewriting. The
+// caller holds gcMu, so a reopen never waits for a rewrite.
+func (s *Store) reclaim(ratio float64) error {
 	if s.cfg.InMemory {
 		return nil
 	}
 	for !s.closing() {
-		err := s.db.RunValueLogGC(0.5)
+		err := s.db.RunValueLogGC(ratio)
 		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
 			return nil
 		}
@@ -193,24 +200,36 @@ func (s *Store) reclaim() error {
 	return blocks.ErrClosed
 }
 
-// gcLoop runs Sweep and ReclaimSpace every GCInterval until Close.
-func (s *Store) gcLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.GCInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.quit:
-			return
-		case <-t.C:
-			s.runGC()
-		}
+// runGC is the periodic sweep + value-log GC (every GCInterval, from the
+// space loop). When the garbage exceeds a value-log file and half of the
+// value log, it also reopens the database so that the head file and deletes
+// still in the memtable are reclaimed: space comes back within about
+// GCInterval even on a disk that is not short of it.
+func (s *Store) runGC() {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
+	if err := s.sweepAndReclaimLogged(); err != nil {
+		return
 	}
+	if s.cfg.InMemory {
+		return
+	}
+	g, err := s.garbage()
+	if err != nil || g < s.cfg.ValueLogFileSize {
+		return
+	}
+	if _, vlog, err := diskUsage(s.cfg.Dir); err != nil || g < vlog/2 {
+		return
+	}
+	if err := s.reopen(); err != nil {
+		return
+	}
+	_ = s.sweepAndReclaimLogged()
 }
 
-func (s *Store) runGC() {
+func (s *Store) sweepAndReclaimLogged() error {
 	if err := s.enter(); err != nil {
-		return
+		return err
 	}
 	defer s.leave()
 	st, err := s.sweep()
@@ -221,7 +240,9 @@ func (s *Store) runGC() {
 		s.log.Info().Int("tombstones", st.Tombstones).Int("uses", st.Uses).
 			Int("blocks", st.Blocks).Int64("bytes", st.Bytes).Msg("swept")
 	}
-	if err := s.reclaim(); err != nil && !errors.Is(err, blocks.ErrClosed) {
+	if err := s.reclaim(gcRatio); err != nil && !errors.Is(err, blocks.ErrClosed) {
 		s.log.Warn().Err(err).Msg("value-log gc failed")
+		return err
 	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 type spaceGuard struct {
 	dir     string
 	reserve int64
+	refused func() // called on a refusal (wakes the space loop)
 
 	mu      sync.Mutex
 	budget  int64 // bytes that may still be written before the next statfs
@@ -41,6 +42,9 @@ func (g *spaceGuard) take(n int64) error {
 	}
 	g.checked, g.budget = time.Now(), free-g.reserve
 	if g.budget < n {
+		if g.refused != nil {
+			g.refused()
+		}
 		return fmt.Errorf("%w: %d bytes free under %s, %d kept in reserve, write needs %d",
 			blocks.ErrNoSpace, free, g.dir, g.reserve, n)
 	}

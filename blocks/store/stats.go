@@ -14,6 +14,10 @@ type Stats struct {
 	Pinned     int   // distinct pinned block ids
 	LSMBytes   int64 // disk used by Badger's tables (*.sst)
 	VlogBytes  int64 // disk used by Badger's value log (*.vlog)
+
+	CachedObjects int   // objects held as cached copies (UseCache)
+	CachedBytes   int64 // their sizes
+	Evicted       int64 // cached copies evicted since Open
 }
 
 // Stats returns the counters, kept in memory (O(1)), and the disk usage of
@@ -25,6 +29,8 @@ func (s *Store) Stats() (Stats, error) {
 	defer s.leave()
 	st := Stats{Objects: s.objects.Load(), Blocks: s.blocks.Load(), BlockBytes: s.blockBytes.Load()}
 	st.Pinned = s.blockMu.pinCount()
+	st.CachedObjects, st.CachedBytes = s.cache.stats()
+	st.Evicted = s.evicted.Load()
 	if s.cfg.InMemory {
 		return st, nil
 	}

@@ -36,10 +36,17 @@ type Store struct {
 	refMu   refLocks   // per-ref stripes: one writer of a ref's records at a time
 	blockMu blockLocks // per-block stripes: uses vs removal, and pins
 
-	objects    atomic.Int64 // committed manifests
-	blocks     atomic.Int64 // stored blocks
-	blockBytes atomic.Int64 // bytes of stored blocks
-	splits     atomic.Int64 // transactions split on ErrTxnTooBig (tests read it)
+	objects    atomic.Int64  // committed manifests
+	blocks     atomic.Int64  // stored blocks
+	blockBytes atomic.Int64  // bytes of stored blocks
+	splits     atomic.Int64  // transactions split on ErrTxnTooBig (tests read it)
+	removals   atomic.Uint64 // removal transactions that removed blocks (the space loop waits for them to settle)
+	reopens    atomic.Int64  // Badger reopens by the space loop (tests read it)
+	evicted    atomic.Int64  // cached copies evicted
+
+	cache   *cacheIndex   // cached copies, least recently read last
+	gcMu    sync.Mutex    // one value-log GC, sweep+GC round or reopen at a time
+	refused chan struct{} // a write was refused for space: wake the space loop
 
 	quarantined atomic.Int64 // bad copies taken out since open
 
@@ -50,9 +57,12 @@ type Store struct {
 	wg     sync.WaitGroup
 }
 
-// OpenStore validates cfg, fills its defaults, opens (or creates) the
-// database, counts what it holds, runs Sweep once and starts the background
-// GC loop unless cfg.GCInterval < 0.
+// Open validates cfg, fills its defaults, opens (or creates) the
+// database, counts what it holds, lists its cached copies, runs Sweep once
+// and starts the background loop: sweep + value-log GC every GCInterval,
+// cache eviction and getting space back when the disk is short of it every
+// SpaceCheck (pressure.go). The loop's first space check, SpaceCheck after
+// Open, reclaims what deletes before a restart left.
 //
 // Opening pays one pass over the block keys that touches one value-log page
 // per block to learn the exact block sizes; Stats is O(1) afterwards.
@@ -66,13 +76,15 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("blocks: open badger in %q: %w", cfg.Dir, mapErr(err))
 	}
 	s := &Store{
-		cfg:  cfg,
-		log:  cfg.Logger.With().Str("component", "blocks").Logger(),
-		db:   db,
-		quit: make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger.With().Str("component", "blocks").Logger(),
+		db:      db,
+		quit:    make(chan struct{}),
+		cache:   newCacheIndex(),
+		refused: make(chan struct{}, 1),
 	}
 	if !cfg.InMemory && cfg.DiskReserve > 0 {
-		s.space = &spaceGuard{dir: cfg.Dir, reserve: cfg.DiskReserve}
+		s.space = &spaceGuard{dir: cfg.Dir, reserve: cfg.DiskReserve, refused: s.kickSpace}
 	}
 	lost, err := s.recount()
 	if err != nil {
@@ -80,14 +92,18 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.quarantineLost(lost)
+	if err := s.loadCache(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if st, err := s.sweep(); err != nil {
 		s.log.Warn().Err(err).Msg("sweep at open failed; the store stays usable")
 	} else {
 		s.log.Debug().Interface("sweep", st).Msg("sweep at open")
 	}
-	if cfg.GCInterval > 0 {
+	if cfg.GCInterval > 0 || cfg.SpaceCheck > 0 {
 		s.wg.Add(1)
-		go s.gcLoop()
+		go s.spaceLoop()
 	}
 	return s, nil
 }
