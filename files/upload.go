@@ -148,11 +148,7 @@ func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 		st.Unpin(id)
 		return err
 	}
-	has, err := st.HasBlocks([]blocks.ID{id})
-	if err == nil && !has[0] {
-		err = st.PutBlock(id, data)
-	}
-	if err != nil {
+	if err := u.svc.storeVerified(id, data); err != nil {
 		return fmt.Errorf("store block %d: %w", seq, err)
 	}
 	holders, err := u.svc.replicate(ctx, u.pending, id, data, u.opts.Replicas, u.opts.MinReplicas)

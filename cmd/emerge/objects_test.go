@@ -131,26 +131,47 @@ func TestCLIGetFileModes(t *testing.T) {
 // A streamed get that meets a corrupt block partway reports the cause in
 // one line and exits; it does not panic (the client closed its connection
 // under the block fetches still running).
-func TestCLIGetCorruptBlock(t *testing.T) {
-	n := nodetest.Start(t, nil)
+// A block lost on the only node that held it (a copy that failed its hash
+// and was quarantined): a streamed get reports the block and exits
+// not found, in one line, leaving no output file; it never panics.
+func TestCLIGetLostBlock(t *testing.T) {
+	n := nodetest.Start(t, func(c *node.Config) { c.LocateTimeout = 300 * time.Millisecond })
 	const bs = 1 << 20
 	data := testdata.Bytes(11, 24*bs)
-	// The store trusts ids: a wrong block under the id of block 17 makes the
-	// put find it present and keep it.
-	bad := bytes.Repeat([]byte{0xee}, bs)
-	if err := n.Store().PutBlock(blocks.Sum(data[17*bs:18*bs]), bad); err != nil {
-		t.Fatal(err)
-	}
 	ep := "--node=" + n.Endpoint()
 	ref := strings.TrimSpace(runCLI(t, data, ep, "--no-shm", "put", "-").stdout)
-	for i := 0; i < 10; i++ {
+	if err := n.Store().Quarantine(blocks.Sum(data[17*bs:18*bs]), "test"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
 		out := filepath.Join(t.TempDir(), "out")
 		r := runCLI(t, nil, ep, "--no-shm", "get", ref, "-o", out)
-		if r.code != exitError || !strings.Contains(r.stderr, "block 17") || strings.Count(r.stderr, "\n") != 1 {
-			t.Fatalf("get of an object with a corrupt block: %+v", r)
+		if r.code != exitNotFound || !strings.Contains(r.stderr, "block 17") || strings.Count(r.stderr, "\n") != 1 {
+			t.Fatalf("get of an object with a lost block: %+v", r)
 		}
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
 			t.Fatal("a failed get left its output")
 		}
+	}
+}
+
+// A put of the right bytes heals a damaged copy the node already had
+// under the block's id, instead of trusting it.
+func TestCLIPutHealsADamagedCopy(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	const bs = 1 << 20
+	data := testdata.Bytes(12, 4*bs)
+	bad := bytes.Repeat([]byte{0xee}, bs)
+	if err := n.Store().PutBlock(blocks.Sum(data[2*bs:3*bs]), bad); err != nil { // the store trusts ids
+		t.Fatal(err)
+	}
+	ep := "--node=" + n.Endpoint()
+	ref := strings.TrimSpace(runCLI(t, data, ep, "--no-shm", "put", "-").stdout)
+	out := filepath.Join(t.TempDir(), "out")
+	if r := runCLI(t, nil, ep, "--no-shm", "get", ref, "-o", out); r.code != 0 {
+		t.Fatalf("get after a put over a damaged copy: %+v", r)
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("wrong bytes: %v", err)
 	}
 }

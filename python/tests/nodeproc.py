@@ -67,7 +67,7 @@ class Node:
 
     @property
     def id(self) -> str:
-        return self.ready["id"]
+        return self.ready["node"]
 
     def start(self) -> "Node":
         ready = os.path.join(self.dir, "ready.json")

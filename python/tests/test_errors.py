@@ -95,7 +95,7 @@ def test_unsupported(remote):
 
 
 def test_unsupported_shm_is_not_local(nodes):
-    n = nodes.start("--replicas", "1", "--shm-off", "true")
+    n = nodes.start("--replicas", "1", "--shm-off")
     with emerge.Client(n.rpc) as c:
         with pytest.raises(emerge.NotLocal):
             c.create_upload(10)

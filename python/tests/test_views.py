@@ -169,7 +169,7 @@ def test_client_host_id_override(node, monkeypatch):
 
 
 def test_shm_off_node_streams(nodes):
-    n = nodes.start("--replicas", "1", "--shm-off", "true")
+    n = nodes.start("--replicas", "1", "--shm-off")
     want = data(2 * MIB + 1, seed=27)
     with emerge.Client(n.rpc) as c:
         assert c.local  # same machine: the first shared-memory call finds it off
