@@ -35,6 +35,9 @@ type healer struct {
 	mu   sync.Mutex
 	next time.Time          // when the next pass runs
 	lost map[blocks.ID]bool // copies quarantined here since the last pass
+	// prev is what the previous census found, the holders of each block;
+	// only the loop goroutine uses it.
+	prev map[blocks.ID][]string
 	// recent are blocks another node's repair copied here lately: their
 	// repair stays with that node (it is still making the other copies
 	// this node's census would find missing) for one interval.
@@ -211,6 +214,7 @@ func (h *healer) pass(ctx context.Context) {
 		rep.deferred = "members gone less than the repair delay: their copies are presumed"
 	}
 	pol, items, trims, underRefs := h.plan(blocksHere, c, presumed, &rep)
+	h.prev = c.owners
 	rep.objectsUnder = len(underRefs)
 	if rep.under+rep.over > 0 {
 		h.s.log.Info().Int("blocks", len(blocksHere)).Int("under", rep.under).Int("over", rep.over).
@@ -332,7 +336,7 @@ func (h *healer) plan(here map[blocks.ID]owned, c *census, presumed int, rep *pa
 	for id, ob := range here {
 		holders := byRank(id, c.owners[id])
 		n := len(holders)
-		unknown := presumed + silentPlacements(id, everyone, c.silent, ob.target+2)
+		unknown := presumed + silentHolders(id, everyone, c.silent, h.prev[id], ob.target+2)
 		switch {
 		case n < ob.target:
 			rep.under++
@@ -361,15 +365,18 @@ func (h *healer) plan(here map[blocks.ID]owned, c *census, presumed int, rep *pa
 	return pol, items, trims, under
 }
 
-// silentPlacements counts the silent members among the top k of id's
-// ranking over members.
-func silentPlacements(id blocks.ID, members, silent []string, k int) int {
+// silentHolders counts the silent members that may hold id: those among
+// the top k of its ranking over members (where placement and repair put
+// copies), and those the previous census found holding it (the put's entry
+// node, whose copy is not ranked).
+func silentHolders(id blocks.ID, members, silent, before []string, k int) int {
 	if len(silent) == 0 {
 		return 0
 	}
+	top := byRank(id, members)[:min(k, len(members))]
 	n := 0
-	for _, m := range byRank(id, members)[:min(k, len(members))] {
-		if containsStr(silent, m) {
+	for _, m := range silent {
+		if containsStr(top, m) || containsStr(before, m) {
 			n++
 		}
 	}
