@@ -86,6 +86,9 @@ func (c *Client) openHot(ctx context.Context, ref blocks.Ref) (*shm.View, error)
 		if err = m.Decode(&rep); err != nil {
 			return nil, err
 		}
+		if rep.Stream {
+			return nil, errNoShm // the node is fetching the object: stream it, with progress
+		}
 		var v *shm.View
 		if v, err = shm.OpenView(rep.Path, rep.Size); err == nil {
 			return v, nil

@@ -50,6 +50,13 @@ func (n *Node) shmGet(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 		return nil, err
 	}
 	path, size, err := tier.Acquire(ref)
+	if errors.Is(err, shm.ErrNotFound) && !n.allLocal(man) {
+		// Making the hot copy means fetching blocks: on a slow link that
+		// outlasts any reply deadline. The client streams instead, with
+		// progress as blocks land; the hot copy follows for the next get.
+		n.makeHotLater(ref, man)
+		return &rpc.Reply{Body: &rpc.ShmFileRep{Size: man.Size, Stream: true}}, nil
+	}
 	for try := 0; errors.Is(err, shm.ErrNotFound) && try < 2; try++ {
 		if err = n.makeHot(ctx, ref, man); err == nil {
 			path, size, err = tier.Acquire(ref)

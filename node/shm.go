@@ -268,6 +268,20 @@ func shmErr(err error) error {
 	return err
 }
 
+// allLocal reports whether this node stores every block of man.
+func (n *Node) allLocal(man *blocks.Manifest) bool {
+	has, err := n.store.HasBlocks(man.Blocks)
+	if err != nil {
+		return false
+	}
+	for _, ok := range has {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // hotAfterFetch queues a hot copy of an object a get is starting to read
 // when this node lacks some of its blocks: the get fetches them, and the
 // next local reader finds the object in shared memory.

@@ -25,6 +25,11 @@ type ShmFileRep struct {
 	Name string `msgpack:"name"` // the name inside the directory; uploads are sealed and aborted by it
 	Path string `msgpack:"path"` // the absolute path the client opens
 	Size int64  `msgpack:"size"`
+	// Stream (shm_get): the object is not hot and this node lacks some of
+	// its blocks; it fetches them and makes the hot copy in the background.
+	// The client streams meanwhile (get_object), which makes progress as
+	// blocks land; Name and Path are empty.
+	Stream bool `msgpack:"stream,omitempty"`
 }
 
 // ShmCreateReq asks for an upload file of Size bytes, pages allocated.

@@ -45,7 +45,7 @@ func TestCommitRejects(t *testing.T) {
 	putBlocks(t, s, o.blocks)
 	wantErr(t, s.Commit(blocks.Ref(blocks.Sum([]byte("other"))), o.m, UseOwner), blocks.ErrBadManifest, "commit under a wrong ref")
 	wantErr(t, s.Commit(o.ref, o.m, 0), blocks.ErrInvalidArgument, "use 0")
-	wantErr(t, s.Commit(o.ref, o.m, 3), blocks.ErrInvalidArgument, "use 3")
+	wantErr(t, s.Commit(o.ref, o.m, 4), blocks.ErrInvalidArgument, "use 4")
 	bad := *o.m
 	bad.Size++
 	wantErr(t, s.Commit(o.ref, &bad, UseOwner), blocks.ErrBadManifest, "invalid manifest")

@@ -17,8 +17,9 @@ _STALE_RETRIES = 3
 
 def _hot(c, ref: bytes, action):
     """action(path, size) on ref's hot copy, or None to stream instead: the
-    node is not local, the object is over its shared memory, or the copy
-    kept going stale. NotFound and Deleted are raised."""
+    node is not local, the object is over its shared memory, the node is
+    still fetching it, or the copy kept going stale. NotFound and Deleted
+    are raised."""
     if not c.local:
         return None
     for _ in range(_STALE_RETRIES):
@@ -29,6 +30,8 @@ def _hot(c, ref: bytes, action):
         except errors.Unsupported:
             c._shm_off()
             return None
+        if r.get("stream"):
+            return None  # the node is fetching the object: stream it, with progress
         try:
             return action(r["path"], r["size"])
         except shm.Stale:
