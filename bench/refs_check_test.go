@@ -28,9 +28,9 @@ func TestKVReferencesRoundTrip(t *testing.T) {
 			t.Fatalf("%s write: %v", name, err)
 		}
 		for j, v := range vals {
-			got, err := s.get(fakeID(1, j), nil)
+			got, err := s.get(valueIDs(vals)[j], nil)
 			if err != nil || !bytes.Equal(got, v) {
-				t.Fatalf("%s: value %d read back wrong (%d bytes, %v)", name, j, len(got), err)
+				t.Fatalf("%s: round-0 value %d read back wrong (%d bytes, %v)", name, j, len(got), err)
 			}
 		}
 		if _, err := kvRead(s, vals, 4, 2); err != nil {
