@@ -54,7 +54,7 @@ vet: deps
 
 test: vet build python-deps s3-deps
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+	$(GO) test -race -short -count=1 -timeout 20m $(RACE_PKGS)
 	$(MAKE) --no-print-directory test-python
 
 test-quick: build

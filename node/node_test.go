@@ -84,6 +84,9 @@ func TestOptionsChangeTheRef(t *testing.T) {
 // 300 MiB streams through both directions without the object ever being
 // held in memory.
 func TestLargeObjectStreamsInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("300 MiB through one node: a memory bound, run by the plain pass (make test runs the race pass with -short)")
+	}
 	const size = 300 << 20
 	n := nodetest.Start(t, nil)
 	c := nodetest.Client(t, n)
