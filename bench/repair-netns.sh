@@ -17,7 +17,9 @@
 # --holders` shows every block at its target among the live members again.
 #
 # Times (from the kill): dead = node 0 lists the victim as dead; first =
-# `emerge health --all` shows repaired bytes; done = nothing under target.
+# `emerge health --all` shows repaired bytes; under = the start of the last
+# poll of `stat --holders` that still saw blocks under target; done = the
+# poll that saw none returned (so the end lies between under and done).
 # The repair time is done - dead - REPAIR_DELAY: what repair took once it was
 # allowed to start. The floor is S_lost over the aggregate link rate of the
 # N-1 survivors (each receives at RATE_MBIT): S_lost * 8 / ((N-1) * RATE).
@@ -161,7 +163,7 @@ pass_lines() {
 }
 
 run_row() {
-	local row=$1 t0 tput tkill tdead= tfirst= tdone= rep i lost_blocks held_blocks bs
+	local row=$1 t0 tput tkill tdead= tfirst= tdone= tunder=- ts rep i lost_blocks held_blocks bs
 	NODE_ARGS=(--repair-delay "$REPAIR_DELAY")
 	case $row in
 	default) ;;
@@ -187,7 +189,7 @@ run_row() {
 	local cpu0
 	cpu0=$(node_cpu)
 	tkill=$(now)
-	kill -9 "${NODE_PIDS[$VICTIM]}"
+	{ kill -9 "${NODE_PIDS[$VICTIM]}" && wait "${NODE_PIDS[$VICTIM]}"; } 2>/dev/null || true # no "Killed" line
 	while :; do
 		local t
 		t=$(elapsed "$tkill" "$(now)")
@@ -201,13 +203,15 @@ run_row() {
 			[[ $rep != 0 && $rep != null ]] && tfirst=$t
 		fi
 		if [[ -n $tdead ]]; then
+			ts=$(elapsed "$tkill" "$(now)")
 			holders "$WORK/holders.now" || true
 			if [[ -s $WORK/holders.now && $(under "$WORK/holders.now") == 0 && $(silent "$WORK/holders.now") == 0 ]]; then
 				tdone=$(elapsed "$tkill" "$(now)")
 				break
 			fi
+			tunder=$ts # the last poll (its start) that still saw blocks under target
 		fi
-		sleep 0.5
+		if [[ -n $tfirst ]]; then sleep 0.2; else sleep 0.5; fi
 	done
 	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
 	rx_bytes >"$WORK/rx.after"
@@ -218,7 +222,7 @@ run_row() {
 	floor=$(awk -v s="$S_LOST" -v n="$((N - 1))" -v r="$RATE_MBIT" 'BEGIN { printf "%.2f", s * 8 / (n * r * 1e6) }')
 	repair=$(awk -v d="$tdone" -v x="$tdead" -v y="$DELAY_S" 'BEGIN { printf "%.1f", d - x - y }')
 	ratio=$(awk -v a="$repair" -v f="$floor" 'BEGIN { printf "%.2f", (f > 0) ? a / f : 0 }')
-	printf '%-8s %8s %8s %8s %8s %9s %8s %7s %8s %6s\n' "$row" "$((S_LOST >> 20))" "$tdead" "${tfirst:--}" "$tdone" "$repair" "$floor" "$ratio" \
+	printf '%-8s %8s %8s %8s %8s %8s %9s %8s %7s %8s %6s\n' "$row" "$((S_LOST >> 20))" "$tdead" "${tfirst:--}" "$tunder" "$tdone" "$repair" "$floor" "$ratio" \
 		"$((rep >> 20))" "$CPU" | tee -a "$WORK/table"
 	echo "  link MiB received by node: $(sent_mib "$WORK/rx.before" "$WORK/rx.after")"
 	echo "  link MiB sent by node:     $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
@@ -247,8 +251,10 @@ main() {
 	: >"$WORK/table"
 	for r in $ROWS; do run_row "$r"; done
 	echo
-	echo "times in seconds from the kill -9; repair = done - dead - repair_delay; floor = S_lost / ((N-1) x B)"
-	printf '%-8s %8s %8s %8s %8s %9s %8s %7s %8s %6s\n' row "S_lost" dead first done repair floor "/floor" "rep MiB" "CPU s"
+	echo "times in seconds from the kill -9: dead (node 0 says so), first (repaired bytes in health), under (start of the last"
+	echo "poll that saw blocks under target), done (the poll that saw none returned); repair = done - dead - repair_delay;"
+	echo "floor = S_lost / ((N-1) x B)"
+	printf '%-8s %8s %8s %8s %8s %8s %9s %8s %7s %8s %6s\n' row "S_lost" dead first "under" done repair floor "/floor" "rep MiB" "CPU s"
 	cat "$WORK/table"
 	echo "packets dropped by tbf over the run, node:out/in: $(drops)"
 	echo "load at end:$(uptime | sed 's/.*load average://')"
