@@ -9,9 +9,9 @@
 # namespace (bench/netns-lib.sh, shared with bench/repair-netns.sh). Each
 # link is shaped with tbf to B in both directions: egress of the node's end
 # (what the node sends) and egress of the bridge's end (what it receives).
-# Every figure is a ratio against the floor S/B, the time one
-# link needs for the object, and the raw-link row measures that link in the
-# same run with one plain TCP stream.
+# Every figure is a ratio against the floor S/B, the time one link needs
+# for the object, and the raw-link row measures that link in the same run
+# with one plain TCP stream.
 #
 # Rows:
 #   raw link  one TCP stream of S bytes from node 0's namespace to node 1's

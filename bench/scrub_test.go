@@ -50,10 +50,10 @@ func scrubModes() []scrubMode {
 // through one node while that node's scrub re-hashes everything it stores,
 // against the same gets with the scrub off. One data directory holds the
 // object and some filler; each iteration is a round that opens a node on
-// that directory once per scrub mode (off, week, rate32, high, in that
-// order), waits until its scrub has started, times EMERGE_BENCH_SCRUB_GETS
-// gets and closes it, so the modes alternate and share whatever else the
-// machine does. Per mode: MB/s and cpu-ns/B (median over rounds), the
+// that directory once per scrub mode (off, week, rate32, high, each round
+// starting one mode further), waits until its scrub has started, times
+// EMERGE_BENCH_SCRUB_GETS gets and closes it, so the modes alternate and
+// share whatever else the machine does; each round is logged. Per mode: MB/s and cpu-ns/B (median over rounds), the
 // scrub's own rate during the timed gets (blocks checked, from the node's
 // health, times the block size), and MODE/off (median of the per-round
 // ratios of MB/s).
@@ -69,10 +69,15 @@ func BenchmarkGetUnderScrub(b *testing.B) {
 	cpus := make(map[string][]float64)
 	scrubs := make(map[string][]float64)
 	ratios := make(map[string][]float64)
+	rounds := 0
 	for b.Loop() {
 		b.StopTimer() // each mode times its own gets
 		round := map[string]float64{}
-		for _, m := range modes {
+		rounds++
+		for k := range modes {
+			// each round starts one mode further, so that no mode always
+			// follows the same one (a node's first seconds after opening)
+			m := modes[(k+rounds-1)%len(modes)]
 			n := startScrubNode(b, dir, m)
 			c, err := client.Dial(ctx, n.Endpoint(), &client.Options{NoShm: true})
 			if err != nil {
@@ -103,9 +108,15 @@ func BenchmarkGetUnderScrub(b *testing.B) {
 			cpus[m.name] = append(cpus[m.name], float64(cpu)/float64(total))
 			scrubs[m.name] = append(scrubs[m.name], rate(checked*blockSize, took))
 		}
-		for _, m := range modes[1:] {
-			ratios[m.name] = append(ratios[m.name], round[m.name]/round["off"])
+		line := fmt.Sprintf("round %d:", rounds)
+		for _, m := range modes {
+			line += fmt.Sprintf(" %s %.0f MB/s", m.name, round[m.name])
+			if m.name != "off" {
+				ratios[m.name] = append(ratios[m.name], round[m.name]/round["off"])
+				line += fmt.Sprintf(" (%.2f)", round[m.name]/round["off"])
+			}
 		}
+		b.Log(line)
 		b.StartTimer()
 	}
 	for _, m := range modes {
