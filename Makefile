@@ -13,7 +13,7 @@ RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./no
 
 export CGO_ENABLED := 1
 
-.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch fuzz demo run clean \
+.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch bench-repair fuzz demo run clean \
 	python-deps test-python bench-python s3-deps bench-http
 
 all: build
@@ -26,6 +26,7 @@ help:
 	@echo "make race        every package under the race detector (slow)"
 	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
 	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1)"
+	@echo "make bench-repair  repair after kill -9 of one of N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1, ROWS)"
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
 	@echo "make test-python the Python client's tests against real nodes (python/)"
 	@echo "make bench-python  the Python client against the Go client (RUNS, SIZE_MIB, COUNT_ARRAYS)"
@@ -69,6 +70,10 @@ bench: build
 # Needs root: network namespaces, veths and tc (bench/prefetch-netns.sh).
 bench-prefetch: build
 	bash bench/prefetch-netns.sh
+
+# Needs root, as bench-prefetch (bench/repair-netns.sh).
+bench-repair: build
+	bash bench/repair-netns.sh
 
 # The Python client (python/) runs on Debian's /usr/bin/python3 and packages:
 # another python3 earlier on PATH may lack them.
