@@ -73,6 +73,10 @@ bench-prefetch: build
 
 # Needs root, as bench-prefetch (bench/repair-netns.sh).
 bench-repair: build
+	@if ! command -v jq >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1; then \
+		echo "installing jq and iproute2"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q jq iproute2; \
+	fi
 	bash bench/repair-netns.sh
 
 # The Python client (python/) runs on Debian's /usr/bin/python3 and packages:
