@@ -315,6 +315,7 @@ func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, 
 		return nil, fmt.Errorf("%w: %s does not hold block %s", blocks.ErrNotFound, owner, id.Short())
 	}
 	if err := blocks.Verify(id, m.Data[0]); err != nil {
+		s.suspect(ctx, owner, id) // the owner served it unchecked: have it look
 		return nil, err
 	}
 	s.cfg.Metrics.PeerReceived(len(m.Data[0]))

@@ -86,6 +86,15 @@ func (s *Store) GetBlock(id blocks.ID, dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// GetBlockUnverified is GetBlock without the hash check, for a reader that
+// verifies the bytes itself and reports a mismatch back: a node serving a
+// peer (the receiver hashes every block and sends a suspect repair hint,
+// whose check quarantines the bad copy through GetBlock). Bytes it returns
+// may be wrong; never hand them to a user unchecked.
+func (s *Store) GetBlockUnverified(id blocks.ID, dst []byte) ([]byte, error) {
+	return s.getBlockUnverified(id, dst)
+}
+
 // getBlockUnverified is GetBlock without the hash check, for callers that
 // verify the bytes themselves (the scrub).
 func (s *Store) getBlockUnverified(id blocks.ID, dst []byte) ([]byte, error) {
