@@ -50,7 +50,23 @@ type fetch struct {
 	end   chan struct{}               // closed when the fetch ended
 	kept  map[blocks.ID][]byte        // verified bytes of stored blocks, until a reader takes them
 	keptN int                         // bytes in kept
+
+	writes chan landing // verified blocks for the writer to store
 }
+
+// landing is a verified block waiting to be stored by the fetch's writer.
+type landing struct {
+	id   blocks.ID
+	b    []byte
+	done chan error // the store's answer, buffered
+}
+
+// writeBatch caps the blocks, and writeBatchBytes their bytes, that the
+// writer stores in one go.
+const (
+	writeBatch      = 16
+	writeBatchBytes = 16 << 20
+)
 
 // handOverBytes caps the verified bytes a fetch keeps in memory for its
 // readers after storing them (see take).
@@ -93,7 +109,7 @@ func (s *Service) runningFetch(ref blocks.Ref) *fetch {
 
 func (s *Service) newFetch(ref blocks.Ref, m *blocks.Manifest) (*fetch, error) {
 	f := &fetch{svc: s, ref: ref, m: m, pos: map[blocks.ID]int{}, done: map[blocks.ID]chan struct{}{},
-		kept: map[blocks.ID][]byte{}, end: make(chan struct{}), ahead: max(2*s.cfg.FetchWindow, readAheadBytes/m.BlockSize)}
+		kept: map[blocks.ID][]byte{}, writes: make(chan landing), end: make(chan struct{}), ahead: max(2*s.cfg.FetchWindow, readAheadBytes/m.BlockSize)}
 	has, err := s.store.HasBlocks(m.Blocks)
 	if err != nil {
 		return nil, err
@@ -167,11 +183,27 @@ func (s *Service) candidates(id blocks.ID, replicas int) []string {
 	return out
 }
 
-// pull is the fetch's transfer: the block is stored as a cached copy, and
-// its verified bytes are kept for a reader (hand over), so that serving it
-// does not read back and re-hash what was just written.
+// pull is the fetch's transfer: the block is received, verified and handed
+// to the writer, which stores it as a cached copy together with the blocks
+// that landed meanwhile; its verified bytes are then kept for a reader
+// (hand over), so that serving it does not read back and re-hash what was
+// just written.
 func (f *fetch) pull(ctx context.Context, owner string, id blocks.ID) error {
-	b, err := f.svc.getBlockAs(ctx, f.ref, id, owner, store.UseCache)
+	b, err := f.svc.receiveBlock(ctx, id, owner)
+	if err != nil {
+		return err
+	}
+	l := landing{id: id, b: b, done: make(chan error, 1)}
+	select {
+	case f.writes <- l:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err = <-l.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	if err != nil {
 		return err
 	}
@@ -182,6 +214,41 @@ func (f *fetch) pull(ctx context.Context, owner string, id blocks.ID) error {
 		f.keptN += len(b)
 	}
 	return nil
+}
+
+// writer stores the blocks the transfers verified, all those waiting at
+// once (up to writeBatch): one store write for several blocks is much
+// cheaper than one each (store.PutBlocks). It returns when stop is closed,
+// after the mover's transfers ended.
+func (f *fetch) writer(stop <-chan struct{}) {
+	for {
+		var batch []landing
+		select {
+		case l := <-f.writes:
+			batch = append(batch, l)
+		case <-stop:
+			return
+		}
+		size := len(batch[0].b)
+	more:
+		for len(batch) < writeBatch && size < writeBatchBytes {
+			select {
+			case l := <-f.writes:
+				batch = append(batch, l)
+				size += len(l.b)
+			default:
+				break more
+			}
+		}
+		ids, data := make([]blocks.ID, len(batch)), make([][]byte, len(batch))
+		for i, l := range batch {
+			ids[i], data[i] = l.id, l.b
+		}
+		err := f.svc.keep(f.ref, ids, data, store.UseCache)
+		for _, l := range batch {
+			l.done <- err
+		}
+	}
 }
 
 // take returns the kept bytes of block id, at position i, if the fetch
@@ -256,7 +323,14 @@ func (f *fetch) run() {
 	defer close(f.end)
 	defer f.cancel()
 	start := time.Now()
-	err := f.mv.Run(f.ctx)
+	stop, wrote := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(wrote)
+		f.writer(stop)
+	}()
+	err := f.mv.Run(f.ctx) // every transfer has ended when it returns
+	close(stop)
+	<-wrote
 	if err == nil {
 		err = f.svc.store.Commit(f.ref, f.m, store.UseCache)
 	}
@@ -295,14 +369,18 @@ func (f *fetch) stop() {
 // block, verify it, store it under use.
 func (s *Service) pullAs(ref blocks.Ref, use store.Use) func(context.Context, string, blocks.ID) error {
 	return func(ctx context.Context, owner string, id blocks.ID) error {
-		_, err := s.getBlockAs(ctx, ref, id, owner, use)
-		return err
+		b, err := s.receiveBlock(ctx, id, owner)
+		if err != nil {
+			return err
+		}
+		return s.keep(ref, []blocks.ID{id}, [][]byte{b}, use)
 	}
 }
 
-// getBlockAs asks owner for block id, verifies it and stores it for ref
-// under use. It returns the verified bytes, which nothing else refers to.
-func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string, use store.Use) ([]byte, error) {
+// receiveBlock asks owner for block id and verifies it. It returns the
+// verified bytes, which nothing else refers to. A block that does not
+// match is reported to the owner, which served it unchecked.
+func (s *Service) receiveBlock(ctx context.Context, id blocks.ID, owner string) ([]byte, error) {
 	mem, ok := s.member(owner)
 	if !ok {
 		return nil, fmt.Errorf("%w: member %s is not live", rpc.ErrUnreachable, owner)
@@ -320,7 +398,7 @@ func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, 
 	}
 	s.cfg.Metrics.PeerReceived(len(m.Data[0]))
 	s.locs.add(id, owner)
-	return m.Data[0], s.keep(ref, []blocks.ID{id}, m.Data[:1], use)
+	return m.Data[0], nil
 }
 
 // member returns the live member with that id.

@@ -112,7 +112,7 @@ func (s *Service) servePutManifest(ctx context.Context, m *rpc.Message) (*rpc.Re
 // serveGetBlocks serves blocks from this node's store only: a peer asking
 // has already decided this node holds them, and must not start a fetch
 // here. The blocks are read without the hash check: the receiver hashes
-// every block anyway (getBlockAs), and tells this node when one does not
+// every block anyway (receiveBlock), and tells this node when one does not
 // match (a suspect repair hint, checkCopies), which then quarantines the
 // bad copy. So a block crossing to a peer is hashed once, by the receiver.
 func (s *Service) serveGetBlocks(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {

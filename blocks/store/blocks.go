@@ -39,6 +39,90 @@ func (s *Store) PutBlock(id blocks.ID, data []byte) error {
 	}
 }
 
+// PutBlocks stores data[i] under ids[i] as PutBlock does, in as few
+// transactions as Badger takes (usually one): Badger then encodes the
+// values through one buffer and commits once, where a PutBlock per block
+// grows a fresh buffer and commits for each. Blocks stored before an
+// error stay stored.
+func (s *Store) PutBlocks(ids []blocks.ID, data [][]byte) error {
+	if len(ids) != len(data) {
+		return fmt.Errorf("%w: %d ids for %d blocks", blocks.ErrInvalidArgument, len(ids), len(data))
+	}
+	if len(ids) == 1 {
+		return s.PutBlock(ids[0], data[0])
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	max := min(blocks.MaxBlockSize, s.cfg.maxValue())
+	for i, d := range data {
+		if int64(len(d)) > max {
+			return fmt.Errorf("%w: block %s of %d bytes, this store takes at most %d", blocks.ErrBadBlockSize, ids[i].Short(), len(d), max)
+		}
+	}
+	for len(ids) > 0 {
+		n, err := s.putSome(ids, data)
+		if err != nil {
+			return err
+		}
+		ids, data = ids[n:], data[n:]
+	}
+	return nil
+}
+
+// putSome stores a prefix of the blocks in one transaction (as many as
+// Badger takes, at least one) and returns how many it handled.
+func (s *Store) putSome(ids []blocks.ID, data [][]byte) (int, error) {
+	for attempt := 0; ; attempt++ {
+		n, created, err := s.putManyOnce(ids, data)
+		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
+			continue // a concurrent put or removal of one of the ids: look again
+		}
+		if err != nil {
+			return 0, fmt.Errorf("blocks: put %d blocks from %s: %w", len(ids), ids[0].Short(), mapErr(err))
+		}
+		for i, c := range created {
+			if c {
+				s.blocks.Add(1)
+				s.blockBytes.Add(int64(len(data[i])))
+			}
+		}
+		return n, nil
+	}
+}
+
+// putManyOnce is putOnce for a prefix of the blocks: those that fit one
+// transaction.
+func (s *Store) putManyOnce(ids []blocks.ID, data [][]byte) (n int, created []bool, err error) {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	created = make([]bool, 0, len(ids))
+	seen := make(map[blocks.ID]bool, len(ids))
+	for n = 0; n < len(ids); n++ {
+		key := blockKey(ids[n])
+		ok, err := exists(txn, key)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok || seen[ids[n]] {
+			created = append(created, false)
+			continue
+		}
+		if err := s.space.take(int64(len(data[n])) + blockRecordBytes); err != nil {
+			return 0, nil, err
+		}
+		if err := txn.Set(key, data[n]); errors.Is(err, badger.ErrTxnTooBig) && n > 0 {
+			break // the rest goes in the next transaction
+		} else if err != nil {
+			return 0, nil, err
+		}
+		seen[ids[n]] = true
+		created = append(created, true)
+	}
+	return n, created, txn.Commit()
+}
+
 // putOnce writes the block unless present. Reading the key first makes a
 // concurrent put of the same id conflict, so the counters stay exact.
 func (s *Store) putOnce(id blocks.ID, data []byte) (created bool, err error) {
