@@ -2,11 +2,13 @@ package node_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/blocks/store"
+	"github.com/emerge-dev/emerge/client"
 	"github.com/emerge-dev/emerge/internal/nodetest"
 	"github.com/emerge-dev/emerge/internal/testdata"
 	"github.com/emerge-dev/emerge/node"
@@ -51,4 +53,59 @@ func TestPeerFindsAnOwnersBadCopy(t *testing.T) {
 	if has, _ := owner.Store().HasBlocks(m.Blocks); !has[0] || has[1] || !has[2] {
 		t.Fatalf("owner holds %v, want the good copies only", has)
 	}
+}
+
+// Readers of one object through a node that fetches it share the fetch:
+// the verified bytes go to whichever reader takes them first, and every
+// other reader gets the same bytes from the stored copy.
+func TestConcurrentReadersOfOneFetch(t *testing.T) {
+	// No shared memory: every reader streams through the fetch.
+	nodes := nodetest.Cluster(t, 2, func(_ int, c *node.Config) { c.Replicas = 1; c.BlockSize = 64 << 10; c.ShmOff = true })
+	data := testdata.Bytes(9, 200*(64<<10)+5)
+	ctx := nodetest.Context(t, 2*time.Minute)
+	ref, err := nodetest.Client(t, nodes[0]).PutBytes(ctx, data, client.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through the member that holds least of it (replicas 1 spreads the blocks).
+	getter := nodes[1]
+	if a, b := held(t, nodes[0], ref), held(t, nodes[1], ref); b > a {
+		getter = nodes[0]
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		c := nodetest.Client(t, getter)
+		go func() {
+			got, err := c.GetBytes(ctx, ref)
+			if err == nil && !bytes.Equal(got, data) {
+				err = fmt.Errorf("%d bytes, not the object's", len(got))
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// held counts the blocks of ref n's store holds.
+func held(t *testing.T, n *node.Node, ref blocks.Ref) int {
+	t.Helper()
+	m, _, err := n.Store().Manifest(ref)
+	if err != nil {
+		return 0
+	}
+	has, err := n.Store().HasBlocks(m.Blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := 0
+	for _, h := range has {
+		if h {
+			k++
+		}
+	}
+	return k
 }
