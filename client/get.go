@@ -172,10 +172,13 @@ func (r *Reader) next() error {
 	}
 	ch, ok := <-r.order
 	if !ok {
-		if err := r.ctx.Err(); err != nil && r.n < r.man.Size {
-			r.err = err
-		} else {
+		switch err := r.ctx.Err(); {
+		case err == nil || r.n >= r.man.Size:
 			r.err = io.EOF
+		case r.c.closing.Err() != nil: // Client.Close stopped the launcher
+			r.err = fmt.Errorf("get %s: %w", r.ref.Short(), ErrClientClosed)
+		default:
+			r.err = err
 		}
 		return r.err
 	}
