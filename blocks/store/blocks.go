@@ -16,27 +16,7 @@ import (
 // time: pin the ids of a put or fetch in progress (Pin) before storing them
 // and unpin after Reserve or Commit.
 func (s *Store) PutBlock(id blocks.ID, data []byte) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.leave()
-	if max := min(blocks.MaxBlockSize, s.cfg.maxValue()); int64(len(data)) > max {
-		return fmt.Errorf("%w: block %s of %d bytes, this store takes at most %d", blocks.ErrBadBlockSize, id.Short(), len(data), max)
-	}
-	for attempt := 0; ; attempt++ {
-		created, err := s.putOnce(id, data)
-		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
-			continue // a concurrent put or removal of the same id: look again
-		}
-		if err != nil {
-			return fmt.Errorf("blocks: put block %s: %w", id.Short(), mapErr(err))
-		}
-		if created {
-			s.blocks.Add(1)
-			s.blockBytes.Add(int64(len(data)))
-		}
-		return nil
-	}
+	return s.PutBlocks([]blocks.ID{id}, [][]byte{data})
 }
 
 // PutBlocks stores data[i] under ids[i] as PutBlock does, in as few
@@ -47,9 +27,6 @@ func (s *Store) PutBlock(id blocks.ID, data []byte) error {
 func (s *Store) PutBlocks(ids []blocks.ID, data [][]byte) error {
 	if len(ids) != len(data) {
 		return fmt.Errorf("%w: %d ids for %d blocks", blocks.ErrInvalidArgument, len(ids), len(data))
-	}
-	if len(ids) == 1 {
-		return s.PutBlock(ids[0], data[0])
 	}
 	if err := s.enter(); err != nil {
 		return err
@@ -75,12 +52,16 @@ func (s *Store) PutBlocks(ids []blocks.ID, data [][]byte) error {
 // Badger takes, at least one) and returns how many it handled.
 func (s *Store) putSome(ids []blocks.ID, data [][]byte) (int, error) {
 	for attempt := 0; ; attempt++ {
-		n, created, err := s.putManyOnce(ids, data)
+		n, created, err := s.putOnce(ids, data)
 		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
 			continue // a concurrent put or removal of one of the ids: look again
 		}
 		if err != nil {
-			return 0, fmt.Errorf("blocks: put %d blocks from %s: %w", len(ids), ids[0].Short(), mapErr(err))
+			what := "block " + ids[0].Short()
+			if len(ids) > 1 {
+				what = fmt.Sprintf("%d blocks from %s", len(ids), ids[0].Short())
+			}
+			return 0, fmt.Errorf("blocks: put %s: %w", what, mapErr(err))
 		}
 		for i, c := range created {
 			if c {
@@ -92,9 +73,10 @@ func (s *Store) putSome(ids []blocks.ID, data [][]byte) (int, error) {
 	}
 }
 
-// putManyOnce is putOnce for a prefix of the blocks: those that fit one
-// transaction.
-func (s *Store) putManyOnce(ids []blocks.ID, data [][]byte) (n int, created []bool, err error) {
+// putOnce writes a prefix of the blocks, those that fit one transaction,
+// skipping the ones present. Reading each key first makes a concurrent put
+// of the same id conflict, so the counters stay exact.
+func (s *Store) putOnce(ids []blocks.ID, data [][]byte) (n int, created []bool, err error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	created = make([]bool, 0, len(ids))
@@ -121,24 +103,6 @@ func (s *Store) putManyOnce(ids []blocks.ID, data [][]byte) (n int, created []bo
 		created = append(created, true)
 	}
 	return n, created, txn.Commit()
-}
-
-// putOnce writes the block unless present. Reading the key first makes a
-// concurrent put of the same id conflict, so the counters stay exact.
-func (s *Store) putOnce(id blocks.ID, data []byte) (created bool, err error) {
-	txn := s.db.NewTransaction(true)
-	defer txn.Discard()
-	key := blockKey(id)
-	if ok, err := exists(txn, key); ok || err != nil {
-		return false, err
-	}
-	if err := s.space.take(int64(len(data)) + blockRecordBytes); err != nil {
-		return false, err
-	}
-	if err := txn.Set(key, data); err != nil {
-		return false, err
-	}
-	return true, txn.Commit()
 }
 
 // GetBlock returns the block's bytes, reusing dst's capacity when it is big
