@@ -27,6 +27,12 @@ type Options struct {
 	// NoVerify skips re-hashing fetched blocks. The node verifies what it
 	// gets from peers either way; this only drops the end-to-end check.
 	NoVerify bool
+	// VerifyLocal re-hashes blocks streamed from a node on this machine
+	// too. By default a client trusts the verification of a node with its
+	// own host id (the bytes never left the machine: the node checked them
+	// against their id when it read them from its store or received them
+	// from a peer) and re-hashes only what a node on another machine sends.
+	VerifyLocal bool
 	// NoShm never uses the node's shared memory, even on the same machine
 	// (see Local).
 	NoShm bool

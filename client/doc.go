@@ -8,7 +8,9 @@
 //
 // Puts stream: at most Window blocks are in flight, so an object of any size
 // passes through a few blocks of memory. Gets stream the same way and verify
-// every block against its id before handing it out.
+// every block from a node on another machine against its id before handing
+// it out; a node on this machine (same host id) has verified each block
+// itself, so its blocks are not hashed twice on one machine (Options.VerifyLocal).
 //
 // When the node runs on this machine (same host id), large objects skip the
 // socket: Get reads the node's shared-memory hot copy, Put fills a

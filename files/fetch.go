@@ -43,12 +43,34 @@ type fetch struct {
 	ctx    context.Context // canceled by stop, and by the service's Close
 	cancel context.CancelFunc
 
-	mu   sync.Mutex
-	done map[blocks.ID]chan struct{} // closed when the block is stored (or the fetch ended)
-	want int                         // furthest position a reader asked for
-	err  error                       // why the fetch ended without the block
-	end  chan struct{}               // closed when the fetch ended
+	mu    sync.Mutex
+	done  map[blocks.ID]chan struct{} // closed when the block is stored (or the fetch ended)
+	want  int                         // furthest position a reader asked for
+	err   error                       // why the fetch ended without the block
+	end   chan struct{}               // closed when the fetch ended
+	kept  map[blocks.ID][]byte        // verified bytes of stored blocks, until a reader takes them
+	keptN int                         // bytes in kept
+
+	writes chan landing // verified blocks for the writer to store
 }
+
+// landing is a verified block waiting to be stored by the fetch's writer.
+type landing struct {
+	id   blocks.ID
+	b    []byte
+	done chan error // the store's answer, buffered
+}
+
+// writeBatch caps the blocks, and writeBatchBytes their bytes, that the
+// writer stores in one go.
+const (
+	writeBatch      = 16
+	writeBatchBytes = 16 << 20
+)
+
+// handOverBytes caps the verified bytes a fetch keeps in memory for its
+// readers after storing them (see take).
+const handOverBytes = 32 << 20
 
 // fetchFor returns the running fetch of ref, starting one if needed.
 func (s *Service) fetchFor(m *blocks.Manifest, ref blocks.Ref) (*fetch, error) {
@@ -78,9 +100,16 @@ func (s *Service) fetchFor(m *blocks.Manifest, ref blocks.Ref) (*fetch, error) {
 	return f, nil
 }
 
+// runningFetch returns the fetch of ref in progress, or nil.
+func (s *Service) runningFetch(ref blocks.Ref) *fetch {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.fetches[ref]
+}
+
 func (s *Service) newFetch(ref blocks.Ref, m *blocks.Manifest) (*fetch, error) {
 	f := &fetch{svc: s, ref: ref, m: m, pos: map[blocks.ID]int{}, done: map[blocks.ID]chan struct{}{},
-		end: make(chan struct{}), ahead: max(2*s.cfg.FetchWindow, readAheadBytes/m.BlockSize)}
+		kept: map[blocks.ID][]byte{}, writes: make(chan landing), end: make(chan struct{}), ahead: max(2*s.cfg.FetchWindow, readAheadBytes/m.BlockSize)}
 	has, err := s.store.HasBlocks(m.Blocks)
 	if err != nil {
 		return nil, err
@@ -94,7 +123,7 @@ func (s *Service) newFetch(ref blocks.Ref, m *blocks.Manifest) (*fetch, error) {
 		f.pos[id] = i
 		items = append(items, mover.Item{ID: id, Size: int64(m.BlockLen(i))})
 	}
-	f.mv, err = mover.New(s.moverConfig(getPolicy{f}, s.pullAs(ref, store.UseCache), m.Replicas, fetchIdle), items)
+	f.mv, err = mover.New(s.moverConfig(getPolicy{f}, f.pull, m.Replicas, fetchIdle), items)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +183,93 @@ func (s *Service) candidates(id blocks.ID, replicas int) []string {
 	return out
 }
 
+// pull is the fetch's transfer: the block is received, verified and handed
+// to the writer, which stores it as a cached copy together with the blocks
+// that landed meanwhile; its verified bytes are then kept for a reader
+// (hand over), so that serving it does not read back and re-hash what was
+// just written.
+func (f *fetch) pull(ctx context.Context, owner string, id blocks.ID) error {
+	b, err := f.svc.receiveBlock(ctx, id, owner)
+	if err != nil {
+		return err
+	}
+	l := landing{id: id, b: b, done: make(chan error, 1)}
+	select {
+	case f.writes <- l:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err = <-l.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.kept[id]; !ok && f.keptN+len(b) <= handOverBytes {
+		f.kept[id] = b
+		f.keptN += len(b)
+	}
+	return nil
+}
+
+// writer stores the blocks the transfers verified, all those waiting at
+// once (up to writeBatch): one store write for several blocks is much
+// cheaper than one each (store.PutBlocks). It returns when stop is closed,
+// after the mover's transfers ended.
+func (f *fetch) writer(stop <-chan struct{}) {
+	for {
+		var batch []landing
+		select {
+		case l := <-f.writes:
+			batch = append(batch, l)
+		case <-stop:
+			return
+		}
+		size := len(batch[0].b)
+	more:
+		for len(batch) < writeBatch && size < writeBatchBytes {
+			select {
+			case l := <-f.writes:
+				batch = append(batch, l)
+				size += len(l.b)
+			default:
+				break more
+			}
+		}
+		ids, data := make([]blocks.ID, len(batch)), make([][]byte, len(batch))
+		for i, l := range batch {
+			ids[i], data[i] = l.id, l.b
+		}
+		err := f.svc.keep(f.ref, ids, data, store.UseCache)
+		for _, l := range batch {
+			l.done <- err
+		}
+	}
+}
+
+// take returns the kept bytes of block id, at position i, if the fetch
+// still has them, and forgets them. Blocks more than a hand-over window
+// before i are forgotten too: readers go in object order, several blocks
+// at a time, so nobody will take those (a late reader reads the store).
+// Nil when the block must be read from the store.
+func (f *fetch) take(i int, id blocks.ID) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.kept[id]
+	stale := i - max(1, handOverBytes/f.m.BlockSize)
+	for k, v := range f.kept {
+		if k == id || f.pos[k] < stale {
+			delete(f.kept, k)
+			f.keptN -= len(v)
+		}
+	}
+	return b
+}
+
 // advance records that a reader wants block i, moving the read-ahead.
 func (f *fetch) advance(i int) {
 	f.mu.Lock()
@@ -207,7 +323,14 @@ func (f *fetch) run() {
 	defer close(f.end)
 	defer f.cancel()
 	start := time.Now()
-	err := f.mv.Run(f.ctx)
+	stop, wrote := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(wrote)
+		f.writer(stop)
+	}()
+	err := f.mv.Run(f.ctx) // every transfer has ended when it returns
+	close(stop)
+	<-wrote
 	if err == nil {
 		err = f.svc.store.Commit(f.ref, f.m, store.UseCache)
 	}
@@ -246,30 +369,36 @@ func (f *fetch) stop() {
 // block, verify it, store it under use.
 func (s *Service) pullAs(ref blocks.Ref, use store.Use) func(context.Context, string, blocks.ID) error {
 	return func(ctx context.Context, owner string, id blocks.ID) error {
-		return s.getBlockAs(ctx, ref, id, owner, use)
+		b, err := s.receiveBlock(ctx, id, owner)
+		if err != nil {
+			return err
+		}
+		return s.keep(ref, []blocks.ID{id}, [][]byte{b}, use)
 	}
 }
 
-// getBlockAs asks owner for block id, verifies it and stores it for ref
-// under use.
-func (s *Service) getBlockAs(ctx context.Context, ref blocks.Ref, id blocks.ID, owner string, use store.Use) error {
+// receiveBlock asks owner for block id and verifies it. It returns the
+// verified bytes, which nothing else refers to. A block that does not
+// match is reported to the owner, which served it unchecked.
+func (s *Service) receiveBlock(ctx context.Context, id blocks.ID, owner string) ([]byte, error) {
 	mem, ok := s.member(owner)
 	if !ok {
-		return fmt.Errorf("%w: member %s is not live", rpc.ErrUnreachable, owner)
+		return nil, fmt.Errorf("%w: member %s is not live", rpc.ErrUnreachable, owner)
 	}
 	m, err := s.net.Call(ctx, mem.RPC, rpc.OpGetBlocks, &rpc.GetBlocksReq{IDs: rpc.PackIDs([]blocks.ID{id})}, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(m.Data) != 1 {
-		return fmt.Errorf("%w: %s does not hold block %s", blocks.ErrNotFound, owner, id.Short())
+		return nil, fmt.Errorf("%w: %s does not hold block %s", blocks.ErrNotFound, owner, id.Short())
 	}
 	if err := blocks.Verify(id, m.Data[0]); err != nil {
-		return err
+		s.suspect(ctx, owner, id) // the owner served it unchecked: have it look
+		return nil, err
 	}
 	s.cfg.Metrics.PeerReceived(len(m.Data[0]))
 	s.locs.add(id, owner)
-	return s.keep(ref, []blocks.ID{id}, m.Data[:1], use)
+	return m.Data[0], nil
 }
 
 // member returns the live member with that id.

@@ -54,10 +54,8 @@ func (s *Service) storeVerified(id blocks.ID, data []byte) error {
 func (s *Service) keep(key blocks.Ref, ids []blocks.ID, data [][]byte, use store.Use) error {
 	s.store.Pin(ids...)
 	defer s.store.Unpin(ids...)
-	for i := range ids {
-		if err := s.store.PutBlock(ids[i], data[i]); err != nil {
-			return err
-		}
+	if err := s.store.PutBlocks(ids, data); err != nil {
+		return err
 	}
 	return s.store.Reserve(key, ids, use)
 }

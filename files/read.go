@@ -196,14 +196,23 @@ func (s *Service) fetchManifest(ctx context.Context, ref blocks.Ref, mem registr
 	return m, nil
 }
 
-// ReadBlock returns block i of the object into dst's storage when it fits.
-// A block this node lacks is fetched from its owners first (together with
-// the rest of the object, which streams in behind it).
+// ReadBlock returns block i of the object, verified, into dst's storage
+// when it fits. A block this node lacks is fetched from its owners first
+// (together with the rest of the object, which streams in behind it); the
+// bytes the fetch received and verified are then returned as they are
+// (not in dst), instead of being read back from the store. The caller must
+// not modify the returned bytes.
 func (s *Service) ReadBlock(ctx context.Context, ref blocks.Ref, m *blocks.Manifest, i int, dst []byte) ([]byte, error) {
 	if i < 0 || i >= len(m.Blocks) {
 		return nil, fmt.Errorf("%w: block %d of %d", blocks.ErrNotFound, i, len(m.Blocks))
 	}
 	id := m.Blocks[i]
+	if f := s.runningFetch(ref); f != nil {
+		if b := f.take(i, id); b != nil {
+			f.advance(i)
+			return b, nil
+		}
+	}
 	b, err := s.store.GetBlock(id, dst)
 	if err == nil || !errors.Is(err, blocks.ErrNotFound) {
 		return b, err
@@ -220,6 +229,9 @@ func (s *Service) ReadBlock(ctx context.Context, ref blocks.Ref, m *blocks.Manif
 		}
 		if err != nil {
 			return nil, fmt.Errorf("block %d of %s: %w", i, ref.Short(), err)
+		}
+		if b := f.take(i, id); b != nil {
+			return b, nil
 		}
 		return s.store.GetBlock(id, dst)
 	}

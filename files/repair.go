@@ -453,8 +453,12 @@ func (s *Service) serveRepairHint(ctx context.Context, m *rpc.Message) (*rpc.Rep
 	if err := m.Decode(&req); err != nil {
 		return nil, err
 	}
-	if _, err := req.IDs.Unpack(); err != nil {
+	ids, err := req.IDs.Unpack()
+	if err != nil {
 		return nil, err
+	}
+	if req.Suspect {
+		s.checkCopies(ids)
 	}
 	s.heal.soon(time.Second)
 	return nil, nil

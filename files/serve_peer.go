@@ -111,7 +111,10 @@ func (s *Service) servePutManifest(ctx context.Context, m *rpc.Message) (*rpc.Re
 
 // serveGetBlocks serves blocks from this node's store only: a peer asking
 // has already decided this node holds them, and must not start a fetch
-// here.
+// here. The blocks are read without the hash check: the receiver hashes
+// every block anyway (receiveBlock), and tells this node when one does not
+// match (a suspect repair hint, checkCopies), which then quarantines the
+// bad copy. So a block crossing to a peer is hashed once, by the receiver.
 func (s *Service) serveGetBlocks(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 	var req rpc.GetBlocksReq
 	if err := m.Decode(&req); err != nil {
@@ -131,7 +134,7 @@ func (s *Service) serveGetBlocks(ctx context.Context, m *rpc.Message) (*rpc.Repl
 			continue
 		}
 		buf := s.pool.Get(blocks.DefaultBlockSize)
-		b, err := s.store.GetBlock(id, buf)
+		b, err := s.store.GetBlockUnverified(id, buf)
 		if errors.Is(err, blocks.ErrNotFound) {
 			s.pool.Put(buf)
 			missing = append(missing, id)
@@ -153,6 +156,37 @@ func (s *Service) serveGetBlocks(ctx context.Context, m *rpc.Message) (*rpc.Repl
 	s.cfg.Metrics.PeerSent(int(size))
 	return &rpc.Reply{Body: rep, Data: data, Done: func() { s.releaseAll(bufs) }}, nil
 }
+
+// checkCopies re-reads this node's copies of ids with the hash check: a
+// peer received bytes from us that did not match. GetBlock quarantines a
+// bad copy (and the repair that follows restores it from a good one).
+func (s *Service) checkCopies(ids []blocks.ID) {
+	buf := s.pool.Get(blocks.DefaultBlockSize)
+	defer s.pool.Put(buf)
+	for _, id := range ids {
+		if _, err := s.store.GetBlock(id, buf); err != nil && !errors.Is(err, blocks.ErrNotFound) {
+			s.log.Warn().Err(err).Str("block", id.Short()).Msg("check of a copy a peer found wrong")
+		}
+	}
+}
+
+// suspect tells owner that the bytes it sent for id did not match
+// (checkCopies there), so a bad copy cannot keep being served.
+func (s *Service) suspect(ctx context.Context, owner string, id blocks.ID) {
+	mem, ok := s.member(owner)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), suspectTimeout)
+	defer cancel()
+	_, err := s.net.Call(ctx, mem.RPC, rpc.OpRepairHint, &rpc.RepairHintReq{IDs: rpc.PackIDs([]blocks.ID{id}), Suspect: true}, nil)
+	if err != nil {
+		s.log.Debug().Err(err).Str("peer", owner).Str("block", id.Short()).Msg("suspect hint not delivered")
+	}
+}
+
+// suspectTimeout bounds the hint a receiver sends about a bad block.
+const suspectTimeout = 5 * time.Second
 
 func (s *Service) releaseAll(bufs [][]byte) {
 	for _, b := range bufs {

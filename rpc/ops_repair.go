@@ -33,10 +33,14 @@ func Bitmap(n int, set func(i int) bool) []byte {
 func BitSet(b []byte, i int) bool { return i/8 < len(b) && b[i/8]&(1<<(i%8)) != 0 }
 
 // RepairHintReq tells a holder that blocks lost a copy (a quarantined or
-// lost copy elsewhere): the receiver runs its repair pass soon.
+// lost copy elsewhere): the receiver runs its repair pass soon. Suspect
+// says instead that the receiver itself sent bytes that did not match
+// these ids (served unverified through get_blocks): it re-reads its copies
+// of them with the hash check, which quarantines a bad one, then repairs.
 type RepairHintReq struct {
 	Header
-	IDs IDs `msgpack:"ids"`
+	IDs     IDs  `msgpack:"ids"`
+	Suspect bool `msgpack:"suspect,omitempty"`
 }
 
 // ReleaseReq drops the copies of IDs pushed under Key (a pending key of a

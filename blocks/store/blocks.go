@@ -16,45 +16,93 @@ import (
 // time: pin the ids of a put or fetch in progress (Pin) before storing them
 // and unpin after Reserve or Commit.
 func (s *Store) PutBlock(id blocks.ID, data []byte) error {
+	return s.PutBlocks([]blocks.ID{id}, [][]byte{data})
+}
+
+// PutBlocks stores data[i] under ids[i] as PutBlock does, in as few
+// transactions as Badger takes (usually one): Badger then encodes the
+// values through one buffer and commits once, where a PutBlock per block
+// grows a fresh buffer and commits for each. Blocks stored before an
+// error stay stored.
+func (s *Store) PutBlocks(ids []blocks.ID, data [][]byte) error {
+	if len(ids) != len(data) {
+		return fmt.Errorf("%w: %d ids for %d blocks", blocks.ErrInvalidArgument, len(ids), len(data))
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.leave()
-	if max := min(blocks.MaxBlockSize, s.cfg.maxValue()); int64(len(data)) > max {
-		return fmt.Errorf("%w: block %s of %d bytes, this store takes at most %d", blocks.ErrBadBlockSize, id.Short(), len(data), max)
+	max := min(blocks.MaxBlockSize, s.cfg.maxValue())
+	for i, d := range data {
+		if int64(len(d)) > max {
+			return fmt.Errorf("%w: block %s of %d bytes, this store takes at most %d", blocks.ErrBadBlockSize, ids[i].Short(), len(d), max)
+		}
 	}
+	for len(ids) > 0 {
+		n, err := s.putSome(ids, data)
+		if err != nil {
+			return err
+		}
+		ids, data = ids[n:], data[n:]
+	}
+	return nil
+}
+
+// putSome stores a prefix of the blocks in one transaction (as many as
+// Badger takes, at least one) and returns how many it handled.
+func (s *Store) putSome(ids []blocks.ID, data [][]byte) (int, error) {
 	for attempt := 0; ; attempt++ {
-		created, err := s.putOnce(id, data)
+		n, created, err := s.putOnce(ids, data)
 		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
-			continue // a concurrent put or removal of the same id: look again
+			continue // a concurrent put or removal of one of the ids: look again
 		}
 		if err != nil {
-			return fmt.Errorf("blocks: put block %s: %w", id.Short(), mapErr(err))
+			what := "block " + ids[0].Short()
+			if len(ids) > 1 {
+				what = fmt.Sprintf("%d blocks from %s", len(ids), ids[0].Short())
+			}
+			return 0, fmt.Errorf("blocks: put %s: %w", what, mapErr(err))
 		}
-		if created {
-			s.blocks.Add(1)
-			s.blockBytes.Add(int64(len(data)))
+		for i, c := range created {
+			if c {
+				s.blocks.Add(1)
+				s.blockBytes.Add(int64(len(data[i])))
+			}
 		}
-		return nil
+		return n, nil
 	}
 }
 
-// putOnce writes the block unless present. Reading the key first makes a
-// concurrent put of the same id conflict, so the counters stay exact.
-func (s *Store) putOnce(id blocks.ID, data []byte) (created bool, err error) {
+// putOnce writes a prefix of the blocks, those that fit one transaction,
+// skipping the ones present. Reading each key first makes a concurrent put
+// of the same id conflict, so the counters stay exact.
+func (s *Store) putOnce(ids []blocks.ID, data [][]byte) (n int, created []bool, err error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	key := blockKey(id)
-	if ok, err := exists(txn, key); ok || err != nil {
-		return false, err
+	created = make([]bool, 0, len(ids))
+	seen := make(map[blocks.ID]bool, len(ids))
+	for n = 0; n < len(ids); n++ {
+		key := blockKey(ids[n])
+		ok, err := exists(txn, key)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok || seen[ids[n]] {
+			created = append(created, false)
+			continue
+		}
+		if err := s.space.take(int64(len(data[n])) + blockRecordBytes); err != nil {
+			return 0, nil, err
+		}
+		if err := txn.Set(key, data[n]); errors.Is(err, badger.ErrTxnTooBig) && n > 0 {
+			break // the rest goes in the next transaction
+		} else if err != nil {
+			return 0, nil, err
+		}
+		seen[ids[n]] = true
+		created = append(created, true)
 	}
-	if err := s.space.take(int64(len(data)) + blockRecordBytes); err != nil {
-		return false, err
-	}
-	if err := txn.Set(key, data); err != nil {
-		return false, err
-	}
-	return true, txn.Commit()
+	return n, created, txn.Commit()
 }
 
 // GetBlock returns the block's bytes, reusing dst's capacity when it is big
@@ -84,6 +132,15 @@ func (s *Store) GetBlock(id blocks.ID, dst []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w: block %s: %v", blocks.ErrNotFound, ErrQuarantined, id.Short(), verr)
 	}
 	return dst, nil
+}
+
+// GetBlockUnverified is GetBlock without the hash check, for a reader that
+// verifies the bytes itself and reports a mismatch back: a node serving a
+// peer (the receiver hashes every block and sends a suspect repair hint,
+// whose check quarantines the bad copy through GetBlock). Bytes it returns
+// may be wrong; never hand them to a user unchecked.
+func (s *Store) GetBlockUnverified(id blocks.ID, dst []byte) ([]byte, error) {
+	return s.getBlockUnverified(id, dst)
 }
 
 // getBlockUnverified is GetBlock without the hash check, for callers that
