@@ -47,6 +47,7 @@ type Service struct {
 	cfg ServiceConfig
 	ns  *Namespace
 
+	heard     chan []Entry // broadcasts waiting for the applier
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -64,21 +65,65 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval
 	}
-	return &Service{cfg: cfg, ns: cfg.Namespace, stop: make(chan struct{})}, nil
+	return &Service{cfg: cfg, ns: cfg.Namespace, stop: make(chan struct{}), heard: make(chan []Entry, heardQueue)}, nil
 }
 
 // Namespace is the service's local copy.
 func (s *Service) Namespace() *Namespace { return s.ns }
 
-// Start runs anti-entropy until Close. Calling it again does nothing.
+// heardQueue caps the broadcasts waiting to be merged; more are dropped
+// (anti-entropy brings them).
+const heardQueue = 1024
+
+// Start runs the applier of Offer and anti-entropy until Close. Calling it
+// again does nothing.
 func (s *Service) Start() {
-	if s.cfg.SyncInterval < 0 {
-		return
-	}
 	s.startOnce.Do(func() {
 		s.wg.Add(1)
-		go s.loop()
+		go s.applier()
+		if s.cfg.SyncInterval > 0 {
+			s.wg.Add(1)
+			go s.loop()
+		}
 	})
+}
+
+// Offer queues entries heard on the bus for the applier without blocking;
+// false when the queue is full (the entries are dropped: anti-entropy
+// brings them later).
+func (s *Service) Offer(entries []Entry) bool {
+	select {
+	case s.heard <- entries:
+		return true
+	default:
+		return false
+	}
+}
+
+// applier merges what Offer queued, in batches: one write per bucket
+// changed, however many entries arrived meanwhile.
+func (s *Service) applier() {
+	defer s.wg.Done()
+	for {
+		var batch []Entry
+		select {
+		case <-s.stop:
+			return
+		case batch = <-s.heard:
+		}
+	more:
+		for len(batch) < MaxEntries {
+			select {
+			case b := <-s.heard:
+				batch = append(batch, b...)
+			default:
+				break more
+			}
+		}
+		if _, err := s.Apply(batch); err != nil {
+			s.cfg.Logger.Debug().Err(err).Msg("names: broadcast entries")
+		}
+	}
 }
 
 // Close stops the loop and waits for it. Idempotent. The namespace stays

@@ -34,6 +34,10 @@ func (n *Node) startCluster(ctx context.Context) error {
 // service. Membership runs its goroutines from Start, when the service
 // exists.
 func (n *Node) onMessage(m pubsub.Message) {
+	if m.Type == pubsub.TypeName {
+		n.handleNameMessage(m) // names.go
+		return
+	}
 	n.files.HandleMessage(m)
 }
 

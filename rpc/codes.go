@@ -54,6 +54,16 @@ const (
 	OpPrefetch       Op = 41 // start spreading an object to groups or nodes
 	OpPrefetchStatus Op = 42 // per-node progress of a prefetch
 	OpPrefetchList   Op = 43 // the prefetch intents a node knows, for a node catching up
+
+	// Names (ops_names.go).
+	OpNameBind     Op = 50 // bind a path to a ref: a new version
+	OpNameResolve  Op = 51 // the entry of path or path@N
+	OpNameList     Op = 52 // names and directories under a prefix
+	OpNameVersions Op = 53 // every version of a path
+	OpNameMove     Op = 54 // bind the target to the source's object, remove the source
+	OpNameRemove   Op = 55 // remove a name (a tombstone version), optionally every version
+	OpNameDigests  Op = 56 // node to node: the namespace's bucket digests
+	OpNameBucket   Op = 57 // node to node: every entry of one bucket (data frame)
 )
 
 var opNames = map[Op]string{
@@ -66,6 +76,8 @@ var opNames = map[Op]string{
 	OpHolds: "holds", OpRepairHint: "repair_hint", OpRelease: "release", OpHolders: "holders", OpHealth: "health",
 	OpShmGet: "shm_get", OpShmCreate: "shm_create", OpShmSeal: "shm_seal", OpShmAbort: "shm_abort", OpShmClose: "shm_close",
 	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status", OpPrefetchList: "prefetch_list",
+	OpNameBind: "name_bind", OpNameResolve: "name_resolve", OpNameList: "name_list", OpNameVersions: "name_versions",
+	OpNameMove: "name_move", OpNameRemove: "name_remove", OpNameDigests: "name_digests", OpNameBucket: "name_bucket",
 }
 
 func (o Op) String() string {

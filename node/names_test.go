@@ -1,0 +1,205 @@
+package node_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/client"
+	"github.com/emerge-dev/emerge/internal/nodetest"
+	"github.com/emerge-dev/emerge/node"
+)
+
+// fastNames syncs the namespace every 200 ms.
+func fastNames(i int, c *node.Config) { c.NamesSyncInterval = 200 * time.Millisecond }
+
+func sameNamespace(nodes []*node.Node) bool {
+	want := fmt.Sprint(nodes[0].Names().Namespace().Digests())
+	for _, n := range nodes[1:] {
+		if fmt.Sprint(n.Names().Namespace().Digests()) != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Random concurrent writers on 5 nodes, each through its own node, bind,
+// rebind, move and remove overlapping names; every namespace ends
+// identical, holding every entry written.
+func TestNamesConcurrentWritersConverge(t *testing.T) {
+	nodes := nodetest.Cluster(t, 5, fastNames)
+	ctx := nodetest.Context(t, time.Minute)
+	var refs []blocks.Ref
+	c0 := nodetest.Client(t, nodes[0])
+	for i := 0; i < 4; i++ {
+		ref, err := c0.PutBytes(ctx, []byte(fmt.Sprintf("object %d", i)), client.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	var wg sync.WaitGroup
+	var written atomic.Int64
+	for i, n := range nodes {
+		c := nodetest.Client(t, n)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 1))
+			for k := 0; k < 40; k++ {
+				p := fmt.Sprintf("/w/d%d/p%d", rng.IntN(2), rng.IntN(6))
+				var err error
+				switch rng.IntN(8) {
+				case 0:
+					_, err = c.RemoveName(ctx, p, false)
+				case 1:
+					_, err = c.Move(ctx, p, p+"-moved")
+					if err == nil {
+						written.Add(1) // a move writes two entries
+					}
+				default:
+					_, err = c.Bind(ctx, p, refs[rng.IntN(len(refs))], client.BindOptions{})
+				}
+				if errors.Is(err, blocks.ErrNotFound) || errors.Is(err, blocks.ErrDeleted) {
+					continue // not (or no longer) bound, as this node sees it
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				written.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	nodetest.WaitFor(t, 30*time.Second, "identical namespaces", func() bool { return sameNamespace(nodes) })
+	for _, n := range nodes {
+		if got := n.Names().Namespace().Len(); int64(got) != written.Load() {
+			t.Fatalf("node %s holds %d entries, %d were written", n.ID(), got, written.Load())
+		}
+	}
+	// Every node resolves every name the same way.
+	items, err := c0.ListNames(ctx, "/", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes[1:] {
+		other, err := nodetest.Client(t, n).ListNames(ctx, "/", true)
+		if err != nil || !slices.EqualFunc(items, other, func(a, b client.NameItem) bool {
+			return a.Path == b.Path && a.Latest.Ref == b.Latest.Ref && a.Latest.Version == b.Latest.Version
+		}) {
+			t.Fatalf("node %s lists another namespace (%v)", n.ID(), err)
+		}
+	}
+}
+
+// A node closed while the others (and it) write rejoins with what it had
+// persisted, and catches up on what it missed.
+func TestNamesRestartMidWrite(t *testing.T) {
+	var cfgs []node.Config
+	nodes := nodetest.Cluster(t, 3, func(i int, c *node.Config) {
+		fastNames(i, c)
+		cfgs = append(cfgs, *c)
+	})
+	ctx := nodetest.Context(t, time.Minute)
+	ref, err := nodetest.Client(t, nodes[0]).PutBytes(ctx, []byte("policy"), client.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		c := nodetest.Client(t, nodes[i])
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.Bind(ctx, fmt.Sprintf("/r/%d/%d", i, k%50), ref, client.BindOptions{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i)
+	}
+	victim := nodes[2]
+	vc, err := client.Dial(ctx, victim.Endpoint(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < 30; k++ {
+		if _, err := vc.Bind(ctx, fmt.Sprintf("/v/%d", k), ref, client.BindOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vc.Close()
+	nodetest.WaitFor(t, 10*time.Second, "others to write while the victim is up", func() bool {
+		return victim.Names().Namespace().Len() > 60
+	})
+	held := victim.Names().Namespace().Len()
+	victim.Close()
+	cfg := cfgs[2]
+	cfg.Peers = nil
+	back := nodetest.StartConfig(t, cfg)
+	if got := back.Names().Namespace().Len(); got < held {
+		t.Fatalf("restarted with %d entries, had %d", got, held)
+	}
+	if _, err := back.Names().Resolve(ctx, "/v/29"); err != nil {
+		t.Fatalf("own name after restart: %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	all := []*node.Node{nodes[0], nodes[1], back}
+	nodetest.WaitFor(t, 30*time.Second, "the restarted node to catch up", func() bool { return sameNamespace(all) })
+}
+
+// rm of one name leaves an object another name holds; rm of the last name
+// (all versions) deletes it.
+func TestNamesRemoveKeepsSharedObject(t *testing.T) {
+	nodes := nodetest.Cluster(t, 2, fastNames)
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	ref, err := c.PutBytes(ctx, []byte("shared bytes"), client.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/a/x", "/b/y"} {
+		if _, err := c.Bind(ctx, p, ref, client.BindOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c1 := nodetest.Client(t, nodes[1])
+	nodetest.WaitFor(t, 10*time.Second, "the names to reach node 1", func() bool {
+		_, err := c1.Resolve(ctx, "/b/y")
+		return err == nil
+	})
+	res, err := c1.RemoveName(ctx, "/a/x", true)
+	if err != nil || len(res.Deleted) != 0 {
+		t.Fatalf("rm /a/x: deleted %v, %v", res.Deleted, err)
+	}
+	if _, err := c.Resolve(ctx, "/a/x"); !errors.Is(err, blocks.ErrDeleted) {
+		t.Fatalf("/a/x after rm: %v", err)
+	}
+	r, _, err := c.GetName(ctx, "/b/y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	res, err = c.RemoveName(ctx, "/b/y", true)
+	if err != nil || !slices.Equal(res.Deleted, []blocks.Ref{ref}) {
+		t.Fatalf("rm /b/y: deleted %v, %v", res.Deleted, err)
+	}
+	if _, err := c.GetBytes(ctx, ref); !errors.Is(err, blocks.ErrDeleted) && !errors.Is(err, blocks.ErrNotFound) {
+		t.Fatalf("object after its last name went: %v", err)
+	}
+}
