@@ -187,9 +187,10 @@ func TestNamesRemoveKeepsSharedObject(t *testing.T) {
 	if err != nil || len(res.Deleted) != 0 {
 		t.Fatalf("rm /a/x: deleted %v, %v", res.Deleted, err)
 	}
-	if _, err := c.Resolve(ctx, "/a/x"); !errors.Is(err, blocks.ErrDeleted) {
-		t.Fatalf("/a/x after rm: %v", err)
-	}
+	nodetest.WaitFor(t, 10*time.Second, "the removal to reach node 0", func() bool {
+		_, err := c.Resolve(ctx, "/a/x")
+		return errors.Is(err, blocks.ErrDeleted)
+	})
 	r, _, err := c.GetName(ctx, "/b/y")
 	if err != nil {
 		t.Fatal(err)
