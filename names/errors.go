@@ -2,7 +2,6 @@ package names
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/rpc"
@@ -12,13 +11,23 @@ import (
 // status, so rpc.StatusOf maps them without a table of its own.
 var (
 	// ErrBadPath: a path or path@version that is not valid.
-	ErrBadPath = fmt.Errorf("invalid name: %w", rpc.ErrBadRequest)
+	ErrBadPath error = sentinel{"invalid name", rpc.ErrBadRequest}
 	// ErrNotFound: no such name or version.
-	ErrNotFound = fmt.Errorf("name %w", blocks.ErrNotFound)
+	ErrNotFound error = sentinel{"name not found", blocks.ErrNotFound}
 	// ErrRemoved: the name, or that version, was removed (or expired).
-	ErrRemoved = fmt.Errorf("name removed: %w", blocks.ErrDeleted)
+	ErrRemoved error = sentinel{"name removed", blocks.ErrDeleted}
 	// ErrDenied: the entry's mode does not let this writer change it.
-	ErrDenied = fmt.Errorf("name: %w", rpc.ErrDenied)
+	ErrDenied error = sentinel{"name refused by its mode", rpc.ErrDenied}
 	// ErrClosed: the namespace or service was closed.
 	ErrClosed = errors.New("names: closed")
 )
+
+// sentinel is an error with its own message that also matches the
+// blocks or rpc sentinel naming its wire status.
+type sentinel struct {
+	msg  string
+	wire error
+}
+
+func (s sentinel) Error() string { return s.msg }
+func (s sentinel) Unwrap() error { return s.wire }
