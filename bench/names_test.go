@@ -11,6 +11,7 @@ import (
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/client"
 	"github.com/emerge-dev/emerge/internal/nodetest"
+	"github.com/emerge-dev/emerge/names"
 	"github.com/emerge-dev/emerge/node"
 )
 
@@ -160,4 +161,39 @@ func namesEqual(ns []*node.Node, want int) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkNameBind: Node.Names().Bind called in the node's process (a
+// new version of one of 100 paths: manifest lookup, entry, the bucket
+// record rewritten in Badger, the broadcast queued). Reference in the same
+// run: as many binds through a client (the rpc round trip added);
+// "service/client" is the ratio of the per-op times.
+func BenchmarkNameBind(b *testing.B) {
+	n := startNode(b)
+	c := nodetest.Client(b, n)
+	ctx := context.Background()
+	ref, err := c.PutBytes(ctx, []byte("bound"), client.PutOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	iters := 0
+	start := time.Now()
+	for b.Loop() {
+		if _, err := n.Names().Bind(ctx, fmt.Sprintf("/bind/%d", iters%100), ref, names.BindOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		iters++
+	}
+	service := time.Since(start) / time.Duration(iters)
+	if !refs() {
+		return
+	}
+	k := 0
+	viaClient := timePer(b, iters, func() error {
+		k++
+		_, err := c.Bind(ctx, fmt.Sprintf("/bindc/%d", k%100), ref, client.BindOptions{})
+		return err
+	})
+	b.ReportMetric(float64(viaClient.Microseconds()), "client-us/op")
+	b.ReportMetric(float64(service)/float64(viaClient), "service/client")
 }
