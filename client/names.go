@@ -57,12 +57,17 @@ type BindOptions struct {
 	ContentType string        // default: the object's
 	Mode        uint32        // default 0666 (advisory, see docs/names.md)
 	TTL         time.Duration // 0: forever
+	// IfVersion, when not nil, makes Bind a compare-and-set: it binds only
+	// if the name's latest version is *IfVersion (0: no version yet), else
+	// ErrConflict. Decided at the name's rendezvous owner (docs/names.md).
+	IfVersion *int
 }
 
 // Bind makes path (absolute, e.g. /models/policy.bin) name an object that
 // exists: a new version of path, spread to every node.
 func (c *Client) Bind(ctx context.Context, path string, ref blocks.Ref, o BindOptions) (NameEntry, error) {
-	req := &rpc.NameBindReq{Path: path, Ref: ref[:], ContentType: o.ContentType, Mode: o.Mode, TTL: int64(o.TTL)}
+	req := &rpc.NameBindReq{Path: path, Ref: ref[:], ContentType: o.ContentType, Mode: o.Mode, TTL: int64(o.TTL),
+		IfVersion: o.IfVersion}
 	return c.nameEntry(ctx, "bind "+path, rpc.OpNameBind, req)
 }
 

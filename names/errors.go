@@ -18,6 +18,8 @@ var (
 	ErrRemoved error = sentinel{"name removed", blocks.ErrDeleted}
 	// ErrDenied: the entry's mode does not let this writer change it.
 	ErrDenied error = sentinel{"name refused by its mode", rpc.ErrDenied}
+	// ErrConflict: a compare-and-set found another latest version.
+	ErrConflict error = sentinel{"name changed", rpc.ErrConflict}
 	// ErrClosed: the namespace or service was closed.
 	ErrClosed = errors.New("names: closed")
 )

@@ -48,6 +48,7 @@ type Service struct {
 	ns  *Namespace
 
 	heard     chan []Entry // broadcasts waiting for the applier
+	casMu     sync.Mutex   // serialises compare-and-set decisions made here
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -229,6 +230,24 @@ func (s *Service) Bind(ctx context.Context, path string, ref blocks.Ref, o BindO
 		e.Mode = DefaultMode
 	}
 	return s.write(ctx, e)
+}
+
+// BindIf binds path to ref only if the path's latest version is number
+// version (0: the path has none yet); otherwise ErrConflict. Decisions
+// made by one Service are serialised, so of concurrent BindIf calls with
+// the same version one succeeds; callers route every compare-and-set of a
+// path to one node (the node uses the path's rendezvous owner).
+func (s *Service) BindIf(ctx context.Context, path string, ref blocks.Ref, o BindOptions, version int) (Entry, error) {
+	s.casMu.Lock()
+	defer s.casMu.Unlock()
+	vs, err := s.ns.Versions(path)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Entry{}, err
+	}
+	if len(vs) != version {
+		return Entry{}, fmt.Errorf("%w: %s is at version %d, not %d", ErrConflict, path, len(vs), version)
+	}
+	return s.Bind(ctx, path, ref, o)
 }
 
 // write checks the mode of the name it changes, stores e and broadcasts it.

@@ -2,12 +2,15 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/emerge-dev/emerge/names"
 	"github.com/emerge-dev/emerge/pubsub"
+	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/rpc"
+	"github.com/zeebo/blake3"
 )
 
 // namesCallTimeout bounds one anti-entropy call to a peer.
@@ -122,4 +125,38 @@ func (n *Node) nameBucket(ctx context.Context, m *rpc.Message) (*rpc.Reply, erro
 		return nil, err
 	}
 	return &rpc.Reply{Body: &rpc.Header{}, Data: [][]byte{b}}, nil
+}
+
+// nameOwner is the live member that decides compare-and-sets of path: the
+// first in the rendezvous ranking of the path's hash over the live members
+// (this node when alone).
+func (n *Node) nameOwner(path string) registry.Member {
+	live := n.members.Registry().Live()
+	if ranked := registry.Rank(blake3.Sum256([]byte(path)), live); len(ranked) > 0 {
+		return ranked[0]
+	}
+	return n.members.Registry().Self()
+}
+
+// forwardBind passes a compare-and-set to the path's owner, which decides
+// it; the entry reaches this node by broadcast. An owner that cannot be
+// reached makes the bind unavailable: deciding here instead could let two
+// nodes accept the same version.
+func (n *Node) forwardBind(ctx context.Context, owner registry.Member, req rpc.NameBindReq) (*rpc.Reply, error) {
+	fwd := req
+	fwd.Header = rpc.Header{}
+	fwd.Forwarded = true
+	m, err := n.peers.Call(ctx, owner.RPC, rpc.OpNameBind, &fwd, nil)
+	if errors.Is(err, rpc.ErrUnreachable) {
+		return nil, rpc.Errorf(rpc.ErrUnavailable, "the owner of %s (%s) decides its compare-and-set and does not answer", req.Path, owner.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rep rpc.NameEntryRep
+	if err := m.Decode(&rep); err != nil {
+		return nil, err
+	}
+	rep.Header = rpc.Header{}
+	return &rpc.Reply{Body: &rep}, nil
 }

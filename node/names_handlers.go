@@ -37,6 +37,11 @@ func (n *Node) nameBind(ctx context.Context, m *rpc.Message) (*rpc.Reply, error)
 	if err := names.ValidatePath(req.Path); err != nil {
 		return nil, err
 	}
+	if req.IfVersion != nil && !req.Forwarded {
+		if owner := n.nameOwner(req.Path); owner.ID != n.id {
+			return n.forwardBind(ctx, owner, req)
+		}
+	}
 	info, err := n.files.Stat(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -45,8 +50,13 @@ func (n *Node) nameBind(ctx context.Context, m *rpc.Message) (*rpc.Reply, error)
 	if ct == "" {
 		ct = info.Manifest.ContentType
 	}
-	e, err := n.names.Bind(ctx, req.Path, ref, names.BindOptions{ContentType: ct, Size: info.Manifest.Size,
-		Mode: req.Mode, TTL: time.Duration(req.TTL)})
+	opts := names.BindOptions{ContentType: ct, Size: info.Manifest.Size, Mode: req.Mode, TTL: time.Duration(req.TTL)}
+	var e names.Entry
+	if req.IfVersion != nil {
+		e, err = n.names.BindIf(ctx, req.Path, ref, opts, *req.IfVersion)
+	} else {
+		e, err = n.names.Bind(ctx, req.Path, ref, opts)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -163,6 +163,59 @@ func TestNamesRestartMidWrite(t *testing.T) {
 	nodetest.WaitFor(t, 30*time.Second, "the restarted node to catch up", func() bool { return sameNamespace(all) })
 }
 
+// Compare-and-set: writers on every node race to create the same names
+// (IfVersion 0), then to make version 2; the path's owner lets exactly one
+// through each time, the others get ErrConflict.
+func TestNamesCompareAndSet(t *testing.T) {
+	nodes := nodetest.Cluster(t, 3, fastNames)
+	ctx := nodetest.Context(t, time.Minute)
+	var cls []*client.Client
+	var refs []blocks.Ref
+	for _, n := range nodes {
+		c := nodetest.Client(t, n)
+		ref, err := c.PutBytes(ctx, []byte("candidate of "+n.ID()), client.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cls, refs = append(cls, c, c), append(refs, ref, ref)
+	}
+	for _, version := range []int{0, 1} {
+		for p := 0; p < 8; p++ {
+			path := fmt.Sprintf("/cas/%d", p)
+			var won, lost atomic.Int32
+			var wg sync.WaitGroup
+			for i, c := range cls {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					v := version
+					_, err := c.Bind(ctx, path, refs[i], client.BindOptions{IfVersion: &v})
+					switch {
+					case err == nil:
+						won.Add(1)
+					case errors.Is(err, client.ErrConflict):
+						lost.Add(1)
+					default:
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			if won.Load() != 1 || lost.Load() != int32(len(cls)-1) {
+				t.Fatalf("%s at version %d: %d won, %d lost", path, version, won.Load(), lost.Load())
+			}
+			nodetest.WaitFor(t, 10*time.Second, "the winner to reach every node", func() bool {
+				for _, n := range nodes {
+					if e, err := n.Names().Resolve(ctx, path); err != nil || e.Version != version+1 {
+						return false
+					}
+				}
+				return true
+			})
+		}
+	}
+}
+
 // rm of one name leaves an object another name holds; rm of the last name
 // (all versions) deletes it.
 func TestNamesRemoveKeepsSharedObject(t *testing.T) {

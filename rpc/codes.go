@@ -103,13 +103,14 @@ const (
 	StatusTimeout     Status = 9  // the node gave up waiting on something
 	StatusCanceled    Status = 10 // the node is shutting down
 	StatusDenied      Status = 11 // the client's key is not (or no longer) allowed
+	StatusConflict    Status = 12 // a compare-and-set found another version
 )
 
 var statusNames = map[Status]string{
 	StatusOK: "ok", StatusNotFound: "not_found", StatusBadRequest: "bad_request", StatusTooLarge: "too_large",
 	StatusUnavailable: "unavailable", StatusInternal: "internal", StatusNoSpace: "no_space",
 	StatusDeleted: "deleted", StatusUnsupported: "unsupported", StatusTimeout: "timeout", StatusCanceled: "canceled",
-	StatusDenied: "denied",
+	StatusDenied: "denied", StatusConflict: "conflict",
 }
 
 func (s Status) String() string {

@@ -30,6 +30,13 @@ type NameBindReq struct {
 	ContentType string `msgpack:"ct,omitempty"`
 	Mode        uint32 `msgpack:"mode,omitempty"`
 	TTL         int64  `msgpack:"ttl,omitempty"` // ns
+	// IfVersion, when set, makes the bind a compare-and-set: it happens
+	// only if the path's latest version is this number (0: the path has no
+	// version), decided at the path's rendezvous owner; else "conflict".
+	IfVersion *int `msgpack:"ifv,omitempty"`
+	// Forwarded marks a compare-and-set a node passed to the owner: the
+	// receiver decides it itself and never forwards again.
+	Forwarded bool `msgpack:"fwd,omitempty"`
 }
 
 // NameReq names a path (NameVersions) or a path@N (NameResolve; no @N: the

@@ -24,6 +24,7 @@ type nameFlags struct {
 	mode      string
 	ttl       time.Duration
 	recursive bool
+	ifVersion int // -1: unconditional
 }
 
 func (f *nameFlags) add(c *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *nameFlags) add(c *cobra.Command) {
 	fl.StringVar(&f.mode, "mode", "", "mode of the name, octal (default 0666; advisory, see docs/names.md)")
 	fl.DurationVar(&f.ttl, "ttl", 0, "the name expires after this long (e.g. 24h; default never)")
 	fl.BoolVarP(&f.recursive, "recursive", "r", false, "put every file under DIR, named PREFIX + its path below DIR")
+	fl.IntVar(&f.ifVersion, "if-version", -1, "bind only if the name's latest version is N (0: the name has none yet), else exit 8")
 }
 
 // target returns the name to bind (from NAME or --name), if any.
@@ -53,6 +55,10 @@ func (f *nameFlags) options() (client.BindOptions, error) {
 	o := client.BindOptions{TTL: f.ttl}
 	if f.ttl < 0 {
 		return o, usagef("--ttl %s is negative", f.ttl)
+	}
+	if f.ifVersion >= 0 {
+		v := f.ifVersion
+		o.IfVersion = &v
 	}
 	if f.mode != "" {
 		m, err := strconv.ParseUint(f.mode, 8, 32)
