@@ -19,8 +19,7 @@ func (n *Node) registerNames(m *rpc.Mux) {
 	m.Handle(rpc.OpNameVersions, n.nameVersions)
 	m.Handle(rpc.OpNameMove, n.nameMove)
 	m.Handle(rpc.OpNameRemove, n.nameRemove)
-	m.Handle(rpc.OpNameDigests, n.nameDigests)
-	m.Handle(rpc.OpNameBucket, n.nameBucket)
+	n.names.Register(m) // name_digests, name_bucket
 }
 
 // nameBind binds a path to an object that exists: its size and content

@@ -34,8 +34,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 // service. Membership runs its goroutines from Start, when the service
 // exists.
 func (n *Node) onMessage(m pubsub.Message) {
-	if m.Type == pubsub.TypeName {
-		n.handleNameMessage(m) // names.go
+	if n.names.HandleMessage(m) {
 		return
 	}
 	n.files.HandleMessage(m)
