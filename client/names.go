@@ -206,3 +206,43 @@ func (c *Client) GetName(ctx context.Context, target string) (*Reader, NameEntry
 	r, err := c.Get(ctx, e.Ref)
 	return r, e, err
 }
+
+// Follow is a follow rule of a node: new versions of names under Prefix
+// are prefetched to Groups.
+type Follow struct {
+	Prefix string   `json:"prefix"`
+	Groups []string `json:"groups"`
+}
+
+// Follow makes the node prefetch every new latest version of a name under
+// prefix (a directory such as /policy/) to the groups, starting with the
+// names there now. It returns the node's rules.
+func (c *Client) Follow(ctx context.Context, prefix string, groups []string) ([]Follow, error) {
+	return c.follow(ctx, &rpc.NameFollowReq{Prefix: prefix, Groups: groups})
+}
+
+// Unfollow drops the node's rule for prefix.
+func (c *Client) Unfollow(ctx context.Context, prefix string) ([]Follow, error) {
+	return c.follow(ctx, &rpc.NameFollowReq{Prefix: prefix, Remove: true})
+}
+
+// Follows lists the node's follow rules.
+func (c *Client) Follows(ctx context.Context) ([]Follow, error) {
+	return c.follow(ctx, &rpc.NameFollowReq{})
+}
+
+func (c *Client) follow(ctx context.Context, req *rpc.NameFollowReq) ([]Follow, error) {
+	m, err := c.call(ctx, rpc.OpNameFollow, req, nil)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", req.Prefix, err)
+	}
+	var rep rpc.NameFollowRep
+	if err := m.Decode(&rep); err != nil {
+		return nil, err
+	}
+	out := make([]Follow, len(rep.Follows))
+	for i, f := range rep.Follows {
+		out[i] = Follow{Prefix: f.Prefix, Groups: f.Groups}
+	}
+	return out, nil
+}

@@ -20,9 +20,13 @@ func (n *Node) startNames() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.ns = ns
+	if err := n.startFollower(); err != nil { // names_follow.go
+		return err
+	}
 	tr := names.Net{Bus: n.bus, Caller: n.peers, Live: n.liveEndpoints}
 	n.names, err = names.NewService(names.ServiceConfig{Namespace: ns, Transport: tr,
-		SyncInterval: n.cfg.NamesSyncInterval, Logger: n.log.With().Str("component", "names").Logger()})
+		SyncInterval: n.cfg.NamesSyncInterval, OnNew: n.follow.newEntries,
+		Logger: n.log.With().Str("component", "names").Logger()})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -33,6 +37,9 @@ func (n *Node) startNames() error {
 func (n *Node) stopNames() {
 	if n.names != nil {
 		n.names.Close()
+	}
+	if n.follow != nil {
+		n.follow.close()
 	}
 	if n.ns != nil {
 		n.ns.Close()

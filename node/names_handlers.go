@@ -19,6 +19,7 @@ func (n *Node) registerNames(m *rpc.Mux) {
 	m.Handle(rpc.OpNameVersions, n.nameVersions)
 	m.Handle(rpc.OpNameMove, n.nameMove)
 	m.Handle(rpc.OpNameRemove, n.nameRemove)
+	m.Handle(rpc.OpNameFollow, n.nameFollow)
 	n.names.Register(m) // name_digests, name_bucket
 }
 

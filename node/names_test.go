@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/client"
 	"github.com/emerge-dev/emerge/internal/nodetest"
+	"github.com/emerge-dev/emerge/internal/testdata"
 	"github.com/emerge-dev/emerge/node"
 )
 
@@ -255,5 +257,62 @@ func TestNamesRemoveKeepsSharedObject(t *testing.T) {
 	}
 	if _, err := c.GetBytes(ctx, ref); !errors.Is(err, blocks.ErrDeleted) && !errors.Is(err, blocks.ErrNotFound) {
 		t.Fatalf("object after its last name went: %v", err)
+	}
+}
+
+// holdsObject reports whether n stores every block of ref.
+func holdsObject(n *node.Node, ref blocks.Ref) bool {
+	m, _, err := n.Store().Manifest(ref)
+	if err != nil {
+		return false
+	}
+	has, err := n.Store().HasBlocks(m.Blocks)
+	if err != nil {
+		return false
+	}
+	for _, h := range has {
+		if !h {
+			return false
+		}
+	}
+	return true
+}
+
+// A follow rule on the writer's node delivers versions 1..20 of a name to
+// every member of a group of 4, each within a bounded time of its bind.
+func TestNamesFollowDeliversEveryVersion(t *testing.T) {
+	nodes := nodetest.Cluster(t, 5, func(i int, c *node.Config) {
+		fastNames(i, c)
+		c.Replicas = 1
+		if i > 0 {
+			c.Groups = []string{"actor"}
+		}
+	})
+	ctx := nodetest.Context(t, 2*time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	if rules, err := c.Follow(ctx, "/policy/", []string{"actor"}); err != nil || len(rules) != 1 {
+		t.Fatalf("follow: %v %v", rules, err)
+	}
+	var slowest time.Duration
+	for v := 1; v <= 20; v++ {
+		start := time.Now()
+		e, err := c.PutName(ctx, "/policy/latest", bytes.NewReader(testdata.Bytes(uint64(v), 200<<10)),
+			client.PutOptions{BlockSize: 64 << 10}, client.BindOptions{})
+		if err != nil || e.Version != v {
+			t.Fatalf("version %d: %+v %v", v, e, err)
+		}
+		nodetest.WaitFor(t, 30*time.Second, fmt.Sprintf("version %d at every actor", v), func() bool {
+			for _, n := range nodes[1:] {
+				if !holdsObject(n, e.Ref) {
+					return false
+				}
+			}
+			return true
+		})
+		slowest = max(slowest, time.Since(start))
+	}
+	t.Logf("slowest version reached all 4 actors %s after its put began", slowest)
+	if rules, err := c.Unfollow(ctx, "/policy/"); err != nil || len(rules) != 0 {
+		t.Fatalf("unfollow: %v %v", rules, err)
 	}
 }

@@ -45,6 +45,7 @@ type Node struct {
 	shm      *hotTier // nil when shm_off
 	ns       *names.Namespace
 	names    *names.Service // the namespace on the network (names.go)
+	follow   *follower      // prefetch of followed names (names_follow.go)
 	// quarantined relays the store's bad copies to the object service,
 	// holding those found at open until the service exists.
 	quarantined relay

@@ -64,6 +64,7 @@ const (
 	OpNameRemove   Op = 55 // remove a name (a tombstone version), optionally every version
 	OpNameDigests  Op = 56 // node to node: the namespace's bucket digests
 	OpNameBucket   Op = 57 // node to node: every entry of one bucket (data frame)
+	OpNameFollow   Op = 58 // add, drop or list the answering node's follow rules (prefix → groups)
 )
 
 var opNames = map[Op]string{
@@ -78,6 +79,7 @@ var opNames = map[Op]string{
 	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status", OpPrefetchList: "prefetch_list",
 	OpNameBind: "name_bind", OpNameResolve: "name_resolve", OpNameList: "name_list", OpNameVersions: "name_versions",
 	OpNameMove: "name_move", OpNameRemove: "name_remove", OpNameDigests: "name_digests", OpNameBucket: "name_bucket",
+	OpNameFollow: "name_follow",
 }
 
 func (o Op) String() string {

@@ -126,6 +126,37 @@ type NameBucketReq struct {
 	Bucket int `msgpack:"b"`
 }
 
+// NameFollowReq changes the answering node's follow rules: with Groups,
+// every new latest version of a name under Prefix is prefetched to them;
+// with Remove, the rule for Prefix goes; with neither, nothing changes. The
+// reply lists the rules after the change.
+type NameFollowReq struct {
+	Header
+	Prefix string  `msgpack:"prefix,omitempty"`
+	Groups Strings `msgpack:"groups,omitempty"`
+	Remove bool    `msgpack:"rm,omitempty"`
+}
+
+// NameFollow is one follow rule.
+type NameFollow struct {
+	Prefix string  `msgpack:"prefix"`
+	Groups Strings `msgpack:"groups"`
+}
+
+// NameFollowRep lists a node's follow rules.
+type NameFollowRep struct {
+	Header
+	Follows NameFollows `msgpack:"follows"`
+}
+
+// NameFollows is a capped list of follow rules.
+type NameFollows []NameFollow
+
+// DecodeMsgpack reads at most MaxNameFollows rules.
+func (l *NameFollows) DecodeMsgpack(d *msgpack.Decoder) error {
+	return decodeCapped(d, (*[]NameFollow)(l), MaxNameFollows)
+}
+
 // Caps of the names ops.
 const (
 	// MaxNameList caps the items of a listing page and the versions of a
@@ -135,6 +166,8 @@ const (
 	MaxNameDigests = 4096
 	// MaxNameRefs caps the refs of a NameRemoveRep.
 	MaxNameRefs = MaxNameList
+	// MaxNameFollows caps the follow rules of a node.
+	MaxNameFollows = 256
 )
 
 // NameEntries is a capped list of entries.

@@ -368,3 +368,53 @@ func eachName(cmd *cobra.Command, g *globals, args []string, all bool, err error
 	}
 	return out
 }
+
+func newPrefetchFollowCmd(g *globals) *cobra.Command {
+	var groups []string
+	var remove bool
+	c := &cobra.Command{
+		Use:   "follow [PREFIX]",
+		Short: "spread every new version of the names under PREFIX to groups as it is written",
+		Long: "Make the node prefetch each new latest version of a name under PREFIX (/policy/) to every member\n" +
+			"of the groups, starting with the names there now; members that join a group later catch up.\n" +
+			"The rule belongs to the node asked (kept in its data dir) and works while it runs. --remove drops\n" +
+			"it; without PREFIX, list the node's rules.",
+		Example: "  emerge prefetch follow /policy/ --group actor\n  emerge prefetch follow\n  emerge prefetch follow /policy/ --remove",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && (remove || len(groups) > 0) {
+				return usagef("prefetch follow: --group and --remove need a PREFIX")
+			}
+			if len(args) == 1 && !remove && len(groups) == 0 {
+				return usagef("prefetch follow %s: want --group G (repeatable) or --remove", args[0])
+			}
+			c, err := g.dial(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var rules []client.Follow
+			switch {
+			case len(args) == 0:
+				rules, err = c.Follows(cmd.Context())
+			case remove:
+				rules, err = c.Unfollow(cmd.Context(), args[0])
+			default:
+				rules, err = c.Follow(cmd.Context(), args[0], groups)
+			}
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), rules)
+			}
+			for _, r := range rules {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s\n", r.Prefix, strings.Join(r.Groups, ","))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&groups, "group", nil, "group to spread new versions to (repeatable)")
+	c.Flags().BoolVar(&remove, "remove", false, "drop the rule for PREFIX")
+	return c
+}

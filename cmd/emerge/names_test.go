@@ -81,7 +81,15 @@ func TestCLINames(t *testing.T) {
 		t.Fatalf("ls -r: %+v", r)
 	}
 
+	if r = runCLI(t, nil, ep, "prefetch", "follow", "/models/", "--group", "actor"); r.code != 0 || r.stdout != "/models/ -> actor\n" {
+		t.Fatalf("prefetch follow: %+v", r)
+	}
+	if r = runCLI(t, nil, ep, "prefetch", "follow", "/models/", "--remove"); r.code != 0 || r.stdout != "" {
+		t.Fatalf("prefetch follow --remove: %+v", r)
+	}
+
 	for _, bad := range [][]string{
+		{"prefetch", "follow", "/models/"}, {"prefetch", "follow", "models/", "--group", "actor"},
 		{"put", v1, "models/relative"}, {"put", v1, "/a/../b"}, {"get", "/a@0"}, {"ls", "nope/"},
 		{"rm", "--all-versions", ref1}, {"rm", "/models/policy.bin", ref1}, {"put", v1, "--mode", "999", "/x"},
 	} {
