@@ -15,6 +15,7 @@ import (
 	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/client"
 	"github.com/emerge-dev/emerge/internal/units"
+	"github.com/emerge-dev/emerge/names"
 	"github.com/spf13/cobra"
 )
 
@@ -45,8 +46,11 @@ func (f *nameFlags) target(args []string) (string, error) {
 		}
 		name = args[1]
 	}
-	if name != "" && !client.IsName(name) {
-		return "", usagef("put: name %q is not absolute (names start with /)", name)
+	if name == "" {
+		return "", nil
+	}
+	if err := names.ValidatePath(name); err != nil { // before anything is stored
+		return "", usageError{err}
 	}
 	return name, nil
 }
@@ -119,8 +123,8 @@ func bindAfterPut(cmd *cobra.Command, g *globals, c *client.Client, res client.P
 // putTree puts every regular file under dir, named prefix + its path
 // relative to dir. One line per file; the first failure's exit code.
 func (o *putOptions) putTree(cmd *cobra.Command, g *globals, dir, prefix string) error {
-	if !client.IsName(prefix) {
-		return usagef("put -r: prefix %q is not absolute (names start with /)", prefix)
+	if err := names.ValidatePrefix(prefix); err != nil {
+		return usageError{err}
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return usagef("put -r: %s is not a directory", dir)
