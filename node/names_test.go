@@ -316,3 +316,46 @@ func TestNamesFollowDeliversEveryVersion(t *testing.T) {
 		t.Fatalf("unfollow: %v %v", rules, err)
 	}
 }
+
+// A name bound with a TTL resolves on every node until it expires, then
+// on none, and leaves every listing; a later version without TTL is live.
+func TestNamesTTLExpiresEverywhere(t *testing.T) {
+	nodes := nodetest.Cluster(t, 3, fastNames)
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	ref, err := c.PutBytes(ctx, []byte("short-lived"), client.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.Bind(ctx, "/tmp/lease", ref, client.BindOptions{TTL: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "the name on every node", func() bool {
+		for _, n := range nodes {
+			if _, err := n.Names().Resolve(ctx, "/tmp/lease"); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	nodetest.WaitFor(t, 20*time.Second, "the name to expire on every node", func() bool {
+		for _, n := range nodes {
+			_, err := n.Names().Resolve(ctx, "/tmp/lease")
+			items, _ := n.Names().List(ctx, "/tmp/", false)
+			if !errors.Is(err, blocks.ErrDeleted) || len(items) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if !time.Now().After(e.Created.Add(e.TTL)) {
+		t.Fatalf("expired before %s", e.Created.Add(e.TTL))
+	}
+	if _, err := c.Bind(ctx, "/tmp/lease", ref, client.BindOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Resolve(ctx, "/tmp/lease"); err != nil || got.Version != 2 {
+		t.Fatalf("a version without TTL after expiry: %+v %v", got, err)
+	}
+}
