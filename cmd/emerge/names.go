@@ -110,6 +110,9 @@ func bindAfterPut(cmd *cobra.Command, g *globals, c *client.Client, res client.P
 	}
 	e, err := c.Bind(cmd.Context(), name, res.Ref, bo)
 	if err != nil {
+		// The object is stored: its ref on stdout, why the name is not on
+		// stderr (a conflict, a mode refusal), and that error's exit code.
+		fmt.Fprintln(cmd.OutOrStdout(), res.Ref)
 		return err
 	}
 	if g.json {

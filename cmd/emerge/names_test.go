@@ -81,6 +81,14 @@ func TestCLINames(t *testing.T) {
 		t.Fatalf("ls -r: %+v", r)
 	}
 
+	// A compare-and-set that loses: the object is stored (its ref printed), the name is not, exit 8.
+	if r = runCLI(t, nil, ep, "put", v1, "/models/policy.bin", "--if-version", "1"); r.code != exitConflict ||
+		strings.TrimSpace(r.stdout) != ref1 || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("put --if-version 1 at version 2: %+v", r)
+	}
+	if r = runCLI(t, nil, ep, "put", v1, "/models/new.bin", "--if-version", "0"); r.code != 0 {
+		t.Fatalf("put --if-version 0 of a new name: %+v", r)
+	}
 	if r = runCLI(t, nil, ep, "prefetch", "follow", "/models/", "--group", "actor"); r.code != 0 || r.stdout != "/models/ -> actor\n" {
 		t.Fatalf("prefetch follow: %+v", r)
 	}
