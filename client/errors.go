@@ -30,8 +30,9 @@ var (
 	// ErrStoredBeforeCancel: a put was canceled after the node had stored
 	// the object; the result carries its ref. It wraps the context's error.
 	ErrStoredBeforeCancel = errors.New("the object was stored before the cancel arrived")
-	ErrDenied             = rpc.ErrDenied // the node refused our cluster secret or key, or wants one
-	ErrBadKey             = curve.ErrKey  // an unreadable or malformed cluster secret or key file
+	ErrDenied             = rpc.ErrDenied   // the node refused our cluster secret or key, or wants one
+	ErrConflict           = rpc.ErrConflict // a compare-and-set (Bind with IfVersion) found another version
+	ErrBadKey             = curve.ErrKey    // an unreadable or malformed cluster secret or key file
 )
 
 // deletedError is ErrDeleted: blocks.ErrDeleted that also matches

@@ -40,6 +40,8 @@ type Config struct {
 	LocateTimeout time.Duration `yaml:"locate_timeout" doc:"how long a get looks for the owners of missing blocks before answering not_found"`
 	FetchWindow   int           `yaml:"fetch_window" doc:"block requests kept in flight to each owner during a fetch"`
 
+	NamesSyncInterval time.Duration `yaml:"names_sync_interval" doc:"period of the namespace's anti-entropy: compare bucket digests with a random live member and pull what differs (broadcasts can be lost); negative disables"`
+
 	RepairDelay      time.Duration  `yaml:"repair_delay" doc:"how long a member must be gone before its copies are made again elsewhere; one back sooner costs no repair"`
 	RepairInterval   time.Duration  `yaml:"repair_interval" doc:"period of the repair pass when nothing triggers one sooner"`
 	RepairStreams    int            `yaml:"repair_streams" doc:"copies this node pushes at once for repair"`
@@ -104,5 +106,7 @@ func DefaultConfig() Config {
 		LogLevel:         "info",
 		LogFormat:        "auto",
 		Logger:           zerolog.Nop(),
+
+		NamesSyncInterval: 30 * time.Second,
 	}
 }

@@ -35,6 +35,7 @@ func (n *Node) register(m *rpc.Mux) {
 	m.Handle(rpc.OpGroup, n.group)
 	m.Handle(rpc.OpPrefetch, n.prefetch)
 	m.Handle(rpc.OpPrefetchStatus, n.prefetchStatus)
+	n.registerNames(m) // names_handlers.go
 }
 
 func (n *Node) ping(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {

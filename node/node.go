@@ -18,6 +18,7 @@ import (
 	"github.com/emerge-dev/emerge/gateway"
 	"github.com/emerge-dev/emerge/internal/hostid"
 	"github.com/emerge-dev/emerge/metrics"
+	"github.com/emerge-dev/emerge/names"
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/registry/membership"
@@ -42,6 +43,9 @@ type Node struct {
 	members  *membership.Service
 	handlers *rpc.Mux
 	shm      *hotTier // nil when shm_off
+	ns       *names.Namespace
+	names    *names.Service // the namespace on the network (names.go)
+	follow   *follower      // prefetch of followed names (names_follow.go)
 	// quarantined relays the store's bad copies to the object service,
 	// holding those found at open until the service exists.
 	quarantined relay
@@ -140,6 +144,9 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startShm(); err != nil {
 		return err
 	}
+	if err := n.startNames(); err != nil {
+		return err
+	}
 	n.quarantined.to(n.files.Quarantined)
 	n.startAllowWatch()
 	n.register(n.handlers)
@@ -218,6 +225,7 @@ func (n *Node) shutdown() error {
 		errs = append(errs, n.server.Close())
 	}
 	errs = append(errs, n.stopShm())
+	n.stopNames()
 	if n.members != nil {
 		n.members.Close()
 	}

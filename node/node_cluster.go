@@ -34,6 +34,9 @@ func (n *Node) startCluster(ctx context.Context) error {
 // service. Membership runs its goroutines from Start, when the service
 // exists.
 func (n *Node) onMessage(m pubsub.Message) {
+	if n.names.HandleMessage(m) {
+		return
+	}
 	n.files.HandleMessage(m)
 }
 

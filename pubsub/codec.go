@@ -93,7 +93,7 @@ func unmarshal(p []byte, v body) error {
 
 // sizeHint is about the encoded size of m, so Encode allocates once.
 func sizeHint(m *Message) int {
-	n := 64 + len(m.From) + len(m.RPC) + len(m.Pub) + len(m.ReplyTo) + len(m.IDs)*blocks.IDSize
+	n := 64 + len(m.Payload) + len(m.From) + len(m.RPC) + len(m.Pub) + len(m.ReplyTo) + len(m.IDs)*blocks.IDSize
 	for _, s := range m.Groups {
 		n += len(s) + 2
 	}

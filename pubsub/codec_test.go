@@ -26,6 +26,7 @@ func samples() []Message {
 		{Type: TypeDelete, From: "n5", Ref: testRef(3), At: time.Unix(0, 0).UTC()},
 		{Type: TypePrefetch, From: "n6", Ref: testRef(4), Groups: []string{"actor", "learner"}, Nodes: []string{"n7"}},
 		{Type: TypePrefetch, From: "n6", Ref: testRef(5), Groups: []string{"actor"}},
+		{Type: TypeName, From: "n7", Payload: []byte{0x90}},
 	}
 }
 
@@ -50,14 +51,14 @@ func TestRoundTrip(t *testing.T) {
 
 // TestWireNumbers pins the type numbers and names: they are on the wire.
 func TestWireNumbers(t *testing.T) {
-	want := []string{1: "hello", 2: "heartbeat", 3: "leave", 4: "whohas", 5: "have", 6: "delete", 7: "prefetch"}
+	want := []string{1: "hello", 2: "heartbeat", 3: "leave", 4: "whohas", 5: "have", 6: "delete", 7: "prefetch", 8: "name"}
 	for n := 1; n < len(want); n++ {
 		if got := Type(n).String(); got != want[n] {
 			t.Errorf("Type(%d) = %q, want %q", n, got, want[n])
 		}
 	}
-	if got := Type(8).String(); got != "type(8)" {
-		t.Errorf("Type(8) = %q", got)
+	if got := Type(9).String(); got != "type(9)" {
+		t.Errorf("Type(9) = %q", got)
 	}
 }
 
@@ -129,13 +130,14 @@ func TestEncodeRequired(t *testing.T) {
 		"ref":        {Type: TypeDelete, From: "a"},
 		"no targets": {Type: TypePrefetch, From: "a", Ref: testRef(1)},
 		"empty node": {Type: TypePrefetch, From: "a", Ref: testRef(1), Nodes: []string{""}},
+		"payload":    {Type: TypeName, From: "a"},
 	}
 	for name, m := range bad {
 		if _, err := Encode(m); !errors.Is(err, ErrBadMessage) || errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: %v, want ErrBadMessage only", name, err)
 		}
 	}
-	for _, typ := range []Type{0, 8, 255} {
+	for _, typ := range []Type{0, 9, 255} {
 		if _, err := Encode(Message{Type: typ, From: "a"}); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("type %d: %v, want ErrUnsupported", typ, err)
 		}
@@ -213,7 +215,7 @@ func TestDecodeUnsupported(t *testing.T) {
 		"version 0":  append([]byte{0}, good[1:]...),
 		"version 2":  append([]byte{2}, good[1:]...),
 		"type 0":     append([]byte{Version, 0}, good[2:]...),
-		"type 8":     append([]byte{Version, 8}, good[2:]...),
+		"type 9":     append([]byte{Version, 9}, good[2:]...),
 		"type 255":   append([]byte{Version, 255}, good[2:]...),
 		"no body v2": {2, byte(TypeLeave)},
 	} {

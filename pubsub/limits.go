@@ -17,6 +17,8 @@ const (
 	MaxGroups = 64
 	// MaxNodes caps the nodes of one Prefetch.
 	MaxNodes = 64
+	// MaxPayload caps the opaque payload of a Name message.
+	MaxPayload = 64 << 10
 )
 
 // headerLen is the version byte plus the type byte.

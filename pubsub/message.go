@@ -19,6 +19,7 @@ const (
 	TypeHave      Type = 5 // the sender now holds these blocks of Ref (prefetch)
 	TypeDelete    Type = 6 // Ref was deleted at At
 	TypePrefetch  Type = 7 // spread Ref to Groups and Nodes
+	TypeName      Type = 8 // new namespace entries (Payload, encoded by package names)
 )
 
 func (t Type) String() string {
@@ -61,4 +62,8 @@ type Message struct {
 	// Groups and Nodes name who should prefetch Ref (Prefetch).
 	Groups []string
 	Nodes  []string
+
+	// Payload is opaque to the bus (Name): the namespace's own encoding of
+	// its entries, which it checks on receipt. At most MaxPayload bytes.
+	Payload []byte
 }

@@ -32,6 +32,7 @@ var kinds = [...]kind{
 	TypeHave:      {"have", func() body { return new(wireHave) }},
 	TypeDelete:    {"delete", func() body { return new(wireDelete) }},
 	TypePrefetch:  {"prefetch", func() body { return new(wirePrefetch) }},
+	TypeName:      {"name", func() body { return new(wireName) }},
 }
 
 func kindOf(t Type) (kind, bool) {
@@ -157,4 +158,22 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+type wireName struct {
+	From    string `msgpack:"f"`
+	Payload []byte `msgpack:"e"`
+}
+
+func (w *wireName) fill(m *Message) { *w = wireName{From: m.From, Payload: m.Payload} }
+func (w *wireName) load(m *Message) { m.From, m.Payload = w.From, w.Payload }
+
+func (w *wireName) check() error {
+	switch {
+	case len(w.Payload) == 0:
+		return missing("payload")
+	case len(w.Payload) > MaxPayload:
+		return tooLarge("payload bytes", len(w.Payload), MaxPayload)
+	}
+	return checkFrom(w.From)
 }

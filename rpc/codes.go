@@ -54,6 +54,17 @@ const (
 	OpPrefetch       Op = 41 // start spreading an object to groups or nodes
 	OpPrefetchStatus Op = 42 // per-node progress of a prefetch
 	OpPrefetchList   Op = 43 // the prefetch intents a node knows, for a node catching up
+
+	// Names (ops_names.go).
+	OpNameBind     Op = 50 // bind a path to a ref: a new version
+	OpNameResolve  Op = 51 // the entry of path or path@N
+	OpNameList     Op = 52 // names and directories under a prefix
+	OpNameVersions Op = 53 // every version of a path
+	OpNameMove     Op = 54 // bind the target to the source's object, remove the source
+	OpNameRemove   Op = 55 // remove a name (a tombstone version), optionally every version
+	OpNameDigests  Op = 56 // node to node: the namespace's bucket digests
+	OpNameBucket   Op = 57 // node to node: every entry of one bucket (data frame)
+	OpNameFollow   Op = 58 // add, drop or list the answering node's follow rules (prefix → groups)
 )
 
 var opNames = map[Op]string{
@@ -66,6 +77,9 @@ var opNames = map[Op]string{
 	OpHolds: "holds", OpRepairHint: "repair_hint", OpRelease: "release", OpHolders: "holders", OpHealth: "health",
 	OpShmGet: "shm_get", OpShmCreate: "shm_create", OpShmSeal: "shm_seal", OpShmAbort: "shm_abort", OpShmClose: "shm_close",
 	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status", OpPrefetchList: "prefetch_list",
+	OpNameBind: "name_bind", OpNameResolve: "name_resolve", OpNameList: "name_list", OpNameVersions: "name_versions",
+	OpNameMove: "name_move", OpNameRemove: "name_remove", OpNameDigests: "name_digests", OpNameBucket: "name_bucket",
+	OpNameFollow: "name_follow",
 }
 
 func (o Op) String() string {
@@ -91,13 +105,14 @@ const (
 	StatusTimeout     Status = 9  // the node gave up waiting on something
 	StatusCanceled    Status = 10 // the node is shutting down
 	StatusDenied      Status = 11 // the client's key is not (or no longer) allowed
+	StatusConflict    Status = 12 // a compare-and-set found another version
 )
 
 var statusNames = map[Status]string{
 	StatusOK: "ok", StatusNotFound: "not_found", StatusBadRequest: "bad_request", StatusTooLarge: "too_large",
 	StatusUnavailable: "unavailable", StatusInternal: "internal", StatusNoSpace: "no_space",
 	StatusDeleted: "deleted", StatusUnsupported: "unsupported", StatusTimeout: "timeout", StatusCanceled: "canceled",
-	StatusDenied: "denied",
+	StatusDenied: "denied", StatusConflict: "conflict",
 }
 
 func (s Status) String() string {

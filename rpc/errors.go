@@ -27,6 +27,9 @@ var (
 	// ErrDenied: the node refused this client: no cluster secret or key,
 	// the wrong one, or a key not (or no longer) allowed.
 	ErrDenied = errors.New("access denied")
+	// ErrConflict: a conditional write found the state changed (a name's
+	// compare-and-set saw another version).
+	ErrConflict = errors.New("conflict")
 )
 
 // StatusError is a non-ok reply. It matches the sentinel of its status with
@@ -66,6 +69,7 @@ var sentinels = []struct {
 	{ErrUnavailable, StatusUnavailable},
 	{ErrUnsupported, StatusUnsupported},
 	{ErrDenied, StatusDenied},
+	{ErrConflict, StatusConflict},
 	{context.DeadlineExceeded, StatusTimeout},
 	{context.Canceled, StatusCanceled},
 	{ErrRemote, StatusInternal},

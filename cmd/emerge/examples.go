@@ -18,16 +18,21 @@ const nodeExample = `  emerge node                                           # d
 const putExample = `  emerge put weights.safetensors --meta step=1200
   cat data.bin | emerge put -                           # stdin
   emerge put big.bin --replicas 3 --json                # {"ref", "size", "copies", "replicas"}
-  emerge put weights.bin --prefetch-group actor --wait  # spread to every actor node and wait`
+  emerge put weights.bin --prefetch-group actor --wait  # spread to every actor node and wait
+  emerge put policy.bin /models/policy.bin              # also name it: a new version of /models/policy.bin
+  emerge put -r ./run-7 /datasets/run-7/                # a whole tree, one name per file`
 
 const getExample = `  emerge get $REF -o weights.safetensors     # replaces the file (keeping its mode) once complete
   emerge get $REF -o weights.safetensors --no-clobber
   emerge get $REF > out.bin
+  emerge get /models/policy.bin -o policy.bin  # the latest version of a name; /models/policy.bin@3 the third
   emerge --no-shm get $REF -o /dev/null       # stream over the socket even from the node's machine`
 
 const rmExample = `  emerge rm $REF
   emerge rm $REF1 $REF2 $REF3                 # one line per ref; exit code of the first failure
-  emerge rm --json $REF`
+  emerge rm --json $REF
+  emerge rm /models/old.bin                   # the name goes; old.bin@N and its object stay
+  emerge rm --all-versions /models/old.bin    # every version; objects no other name uses are deleted`
 
 const statExample = `  emerge stat $REF
   emerge stat $REF1 $REF2                     # one block per ref
@@ -39,6 +44,7 @@ const healthExample = `  emerge health                               # this node
   emerge --json health --all`
 
 const lsExample = `  emerge ls
+  emerge ls /models/                          # names: size, versions, owner, mode; -r for every name below
   emerge ls --json | jq -r '.[].ref'`
 
 const peersExample = `  emerge peers

@@ -21,6 +21,7 @@ const (
 	exitNoSpace     = 5 // the node's disk or shared memory is full
 	exitUnavailable = 6 // node busy, or too few members alive for the replicas asked
 	exitDenied      = 7 // the node refused our cluster secret or key (or wants one)
+	exitConflict    = 8 // a compare-and-set (put --if-version) found another version
 	exitInterrupted = 130
 )
 
@@ -40,6 +41,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, client.ErrDenied):
 		return exitDenied
+	case errors.Is(err, client.ErrConflict):
+		return exitConflict
 	case errors.Is(err, client.ErrNotFound), errors.Is(err, client.ErrDeleted):
 		return exitNotFound
 	case errors.Is(err, client.ErrUnreachable), errors.Is(err, context.DeadlineExceeded):

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/emerge-dev/emerge/blocks"
+	"github.com/emerge-dev/emerge/client"
 	"github.com/spf13/cobra"
 )
 
@@ -21,15 +23,16 @@ type getOptions struct {
 func newGetCmd(g *globals) *cobra.Command {
 	o := &getOptions{}
 	c := &cobra.Command{
-		Use:   "get REF",
+		Use:   "get REF|PATH[@N]",
 		Short: "write an object to stdout, or to a file with -o",
 		Long: "Write an object to stdout, or to a file with -o. With -o the bytes go to a temporary file next to\n" +
 			"FILE, renamed over FILE once complete: a failed get leaves FILE as it was. An existing FILE is\n" +
 			"replaced and keeps its mode; a new one is created with the umask (0644 with umask 022).\n" +
 			"--no-clobber refuses to replace an existing FILE. A device or pipe (-o /dev/null) is written into.\n" +
-			"A ref no node holds is not_found (exit 3) after the node has looked for it for locate_timeout (10 s).",
+			"A ref no node holds is not_found (exit 3) after the node has looked for it for locate_timeout (10 s).\n" +
+			"A name (an absolute path, /models/policy.bin) reads its latest version, PATH@N version N.",
 		Example: getExample,
-		Args:    exactArgs(1, "one REF"),
+		Args:    exactArgs(1, "one REF or PATH"),
 		RunE:    func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
 	}
 	c.Flags().StringVarP(&o.output, "output", "o", "", "write to FILE (atomically: a failed get leaves no file)")
@@ -38,9 +41,12 @@ func newGetCmd(g *globals) *cobra.Command {
 }
 
 func (o *getOptions) run(cmd *cobra.Command, g *globals, arg string) error {
-	ref, err := parseRef(arg)
-	if err != nil {
-		return err
+	var ref blocks.Ref
+	var err error
+	if !client.IsName(arg) {
+		if ref, err = parseRef(arg); err != nil {
+			return err
+		}
 	}
 	if err := o.checkClobber(); err != nil {
 		return err
@@ -50,6 +56,11 @@ func (o *getOptions) run(cmd *cobra.Command, g *globals, arg string) error {
 		return err
 	}
 	defer c.Close()
+	if client.IsName(arg) {
+		if ref, err = resolveName(cmd.Context(), c, arg); err != nil { // names.go
+			return err
+		}
+	}
 	r, err := c.Get(cmd.Context(), ref)
 	if err != nil {
 		return err

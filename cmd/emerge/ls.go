@@ -10,14 +10,20 @@ import (
 )
 
 func newLsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "ls",
-		Short: "list the objects the node holds",
+	var recursive bool
+	c := &cobra.Command{
+		Use:   "ls [PREFIX]",
+		Short: "list the objects the node holds, or the names under PREFIX",
 		Long: "List the objects the node holds: ref, size, blocks held here of the object's blocks, replicas,\n" +
-			"creation time (UTC) and content type. --json adds the metadata.",
+			"creation time (UTC) and content type. --json adds the metadata.\n" +
+			"With PREFIX (/models/) list the names there instead: size, versions, owner, mode, latest ref;\n" +
+			"subdirectories end with /, and -r lists every name below.",
 		Example: lsExample,
-		Args:    exactArgs(0, "no arguments"),
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return lsNames(cmd, g, args[0], recursive) // names.go
+			}
 			c, err := g.dial(cmd.Context())
 			if err != nil {
 				return err
@@ -39,4 +45,6 @@ func newLsCmd(g *globals) *cobra.Command {
 			return w.Flush()
 		},
 	}
+	c.Flags().BoolVarP(&recursive, "recursive", "r", false, "with PREFIX: every name below it, not only its direct entries")
+	return c
 }

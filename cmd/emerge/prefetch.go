@@ -20,7 +20,7 @@ func newPrefetchCmd(g *globals) *cobra.Command {
 		Example: prefetchExample,
 	}
 	asParent(c)
-	c.AddCommand(newPrefetchStartCmd(g), newPrefetchStatusCmd(g))
+	c.AddCommand(newPrefetchStartCmd(g), newPrefetchStatusCmd(g), newPrefetchFollowCmd(g)) // follow: names.go
 	return c
 }
 

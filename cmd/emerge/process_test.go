@@ -62,8 +62,12 @@ func TestProcessRoundTripAndRestarts(t *testing.T) {
 	stop := make(chan struct{})
 	garbage := make(chan int, 1)
 	go func() { z, tc := nodetest.Garbage(n.Ready.RPC, stop); garbage <- z + tc }()
+	oneByte := "" // a file's put keeps its base name in meta
 	for i, size := range []int64{0, 1, 1 << 20, 1<<20 + 1, 300 << 20} {
 		in := writeFile(t, dir, uint64(i), size)
+		if size == 1 {
+			oneByte = filepath.Base(in)
+		}
 		r := proctest.CLI(t, bin, nil, "--node", n.Ready.RPC, "put", in)
 		if r.Code != 0 {
 			t.Fatalf("put %d bytes: %+v", size, r)
@@ -78,7 +82,8 @@ func TestProcessRoundTripAndRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := c.PutBytes(nodetest.Context(t, time.Minute), testdata.Bytes(1, 1), client.PutOptions{})
+	ref, err := c.PutBytes(nodetest.Context(t, time.Minute), testdata.Bytes(1, 1),
+		client.PutOptions{Meta: map[string]string{"name": oneByte}})
 	c.Close()
 	if _, ok := want[ref.String()]; err != nil || !ok {
 		t.Fatalf("Go client and CLI disagree on the ref of the same byte: %s %v", ref, err)

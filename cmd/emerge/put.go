@@ -19,19 +19,32 @@ type putOptions struct {
 	contentType string
 	meta        []string
 	prefetch    prefetchFlags
+	names       nameFlags // names.go
 }
 
 func newPutCmd(g *globals) *cobra.Command {
 	o := &putOptions{}
 	c := &cobra.Command{
-		Use:   "put FILE|-",
-		Short: "store a file (or stdin with -) and print its ref",
+		Use:   "put FILE|- [NAME]",
+		Short: "store a file (or stdin with -) and print its ref; with a NAME (/a/b) bind it too",
 		Long: "Store a file (or stdin with -) and print its ref. The put returns once min_replicas copies exist\n" +
 			"(the node's, default 1); with fewer live members than the target (--replicas, default the node's\n" +
-			"replicas) it says so on stderr and the network makes the other copies as members join.",
+			"replicas) it says so on stderr and the network makes the other copies as members join.\n" +
+			"With NAME or --name (an absolute path such as /models/policy.bin) the object also gets that name,\n" +
+			"as a new version, and the output is \"REF NAME@VERSION\". -r DIR /PREFIX/ puts a whole tree.\n" +
+			"A file's base name is kept in the object's metadata (meta name=...).",
 		Example: putExample,
-		Args:    exactArgs(1, "one FILE, or - for stdin"),
-		RunE:    func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
+		Args:    putArgs(&o.names),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.names.recursive {
+				return o.putTree(cmd, g, args[0], args[1])
+			}
+			name, err := o.names.target(args)
+			if err != nil {
+				return err
+			}
+			return o.run(cmd, g, args[0], name)
+		},
 	}
 	f := c.Flags()
 	f.Var(&o.blockSize, "block-size", "block size, 64KiB..64MiB (default: the node's)")
@@ -40,12 +53,17 @@ func newPutCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.contentType, "content-type", "", "content type recorded in the manifest")
 	f.StringArrayVar(&o.meta, "meta", nil, "metadata KEY=VALUE (repeatable)")
 	o.prefetch.add(f)
+	o.names.add(c)
 	return c
 }
 
-func (o *putOptions) run(cmd *cobra.Command, g *globals, name string) error {
+func (o *putOptions) run(cmd *cobra.Command, g *globals, name, bind string) error {
 	opts, err := o.clientOptions()
 	if err != nil {
+		return err
+	}
+	fileNameMeta(&opts, name)
+	if _, err := o.names.options(); err != nil {
 		return err
 	}
 	in, size, err := openInput(name, g)
@@ -83,6 +101,9 @@ func (o *putOptions) run(cmd *cobra.Command, g *globals, name string) error {
 	if err := o.prefetch.wait(cmd, c, res.Ref); err != nil {
 		return err
 	}
+	if bind != "" {
+		return bindAfterPut(cmd, g, c, res, bind, &o.names)
+	}
 	if g.json {
 		return printJSON(cmd.OutOrStdout(), putOutput{Ref: res.Ref.String(), Size: res.Size, Blocks: res.Blocks,
 			Copies: res.Copies, Replicas: res.Replicas})
@@ -96,8 +117,10 @@ type putOutput struct {
 	Ref      string `json:"ref"`
 	Size     int64  `json:"size"`
 	Blocks   int    `json:"blocks"`
-	Copies   int    `json:"copies"`   // durable copies when the put returned
-	Replicas int    `json:"replicas"` // the target; the network makes the rest
+	Copies   int    `json:"copies"`            // durable copies when the put returned
+	Replicas int    `json:"replicas"`          // the target; the network makes the rest
+	Name     string `json:"name,omitempty"`    // the name bound, if any
+	Version  int    `json:"version,omitempty"` // the name's new version
 }
 
 // viaShm tells whether the client will put through the node's shared

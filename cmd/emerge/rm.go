@@ -11,14 +11,24 @@ import (
 )
 
 func newRmCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm REF...",
-		Short: "delete objects",
+	var all bool
+	c := &cobra.Command{
+		Use:   "rm REF...|PATH...",
+		Short: "delete objects, or remove names",
 		Long: "Delete objects, network-wide. Each ref is reported on its own line (a failure on stderr); the\n" +
-			"others are deleted anyway, and the exit code is that of the first failure.",
+			"others are deleted anyway, and the exit code is that of the first failure.\n" +
+			"A name (/models/policy.bin) is removed instead: it resolves no more, its earlier versions stay\n" +
+			"readable as PATH@N. --all-versions removes every version and deletes the objects no other name\n" +
+			"or version uses.",
 		Example: rmExample,
-		Args:    minArgs(1, "one or more REFs"),
+		Args:    minArgs(1, "one or more REFs or PATHs"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if names, err := namesOnly(args); err != nil || names {
+				return eachName(cmd, g, args, all, err) // names.go
+			}
+			if all {
+				return usagef("rm: --all-versions applies to PATHs, not REFs")
+			}
 			return eachRef(cmd, g, args, func(ctx context.Context, ref blocks.Ref, c *client.Client) error {
 				freed, err := c.Delete(ctx, ref)
 				if err != nil {
@@ -32,6 +42,8 @@ func newRmCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	c.Flags().BoolVar(&all, "all-versions", false, "with PATHs: remove every version, and the objects no other name uses")
+	return c
 }
 
 // rmOutput is what rm --json prints for each ref.

@@ -62,6 +62,7 @@ func newRoot(stdin io.Reader) *cobra.Command {
 	pf.StringVar(&g.secretFile, "cluster-secret-file", os.Getenv("EMERGE_SECURITY_CLUSTER_SECRET_FILE"), "the cluster secret, for nodes that run CURVE (env EMERGE_SECURITY_CLUSTER_SECRET_FILE)")
 	pf.StringVar(&g.keyFile, "key", os.Getenv("EMERGE_KEY_FILE"), "this client's key file, made by emerge keygen (env EMERGE_KEY_FILE)")
 	root.AddCommand(newNodeCmd(), newPutCmd(g), newGetCmd(g), newRmCmd(g), newStatCmd(g), newLsCmd(g), newPeersCmd(g), newGroupCmd(g), newPrefetchCmd(g), newInfoCmd(g), newHealthCmd(g), newConfigCmd(), newVersionCmd(g))
+	root.AddCommand(newVersionsCmd(g), newMvCmd(g)) // names.go
 	root.AddCommand(newKeygenCmd(g))
 	addCompletions(root, g)
 	return root

@@ -21,6 +21,7 @@ import (
 	"github.com/emerge-dev/emerge/blocks/store"
 	"github.com/emerge-dev/emerge/files"
 	"github.com/emerge-dev/emerge/internal/virtnet"
+	"github.com/emerge-dev/emerge/names"
 	"github.com/emerge-dev/emerge/pubsub"
 	"github.com/emerge-dev/emerge/registry"
 	"github.com/emerge-dev/emerge/registry/membership"
@@ -51,6 +52,12 @@ type Options struct {
 	LocateTimeout time.Duration
 	// Files adjusts node i's object service config.
 	Files func(i int, c *files.Config)
+	// Names runs the namespace service on every node (names_sync_interval
+	// NamesSync, default 1 s); NamesClock, when set, is node i's physical
+	// clock (tests skew it).
+	Names      bool
+	NamesSync  time.Duration
+	NamesClock func(i int) func() time.Time
 	// Logger for every node (default silent).
 	Logger zerolog.Logger
 }
@@ -68,6 +75,9 @@ func (o *Options) fill() {
 	if o.LocateTimeout == 0 {
 		o.LocateTimeout = 20 * time.Second
 	}
+	if o.NamesSync == 0 {
+		o.NamesSync = time.Second
+	}
 }
 
 // Node is one virtual node. Its store survives Kill, so Start brings the
@@ -78,6 +88,7 @@ type Node struct {
 	Store   *store.Store
 	Members *membership.Service
 	Files   *files.Service
+	Names   *names.Service // with Options.Names
 	Host    *virtnet.Host
 	up      bool
 }
@@ -174,10 +185,16 @@ func (c *Cluster) Start(i int) {
 	self := registry.Member{ID: n.Name, RPC: host.Endpoint(), Pub: host.Bus().Endpoint(), Host: "vhost-" + n.Name,
 		Incarnation: 1}
 	var fs *files.Service
-	mem, err := membership.New(membership.Config{Self: self, Heartbeat: hb, SuspectAfter: 10 * hb, DeadAfter: 25 * hb,
+	var mem *membership.Service
+	nsvc := c.startNames(i, host, func() *membership.Service { return mem })
+	mem, err = membership.New(membership.Config{Self: self, Heartbeat: hb, SuspectAfter: 10 * hb, DeadAfter: 25 * hb,
 		Seeds: seeds, Bus: host.Bus(), Caller: host, Meta: n.Store, Logger: log,
-		OnMessage: func(m pubsub.Message) { fs.HandleMessage(m) },
-		OnEvent:   func(e registry.Event) { fs.MemberEvent(e) }})
+		OnMessage: func(m pubsub.Message) {
+			if nsvc == nil || !nsvc.HandleMessage(m) {
+				fs.HandleMessage(m)
+			}
+		},
+		OnEvent: func(e registry.Event) { fs.MemberEvent(e) }})
 	if err != nil {
 		c.T.Fatal(err)
 	}
@@ -192,8 +209,12 @@ func (c *Cluster) Start(i int) {
 	}
 	mem.Register(mux)
 	fs.Register(mux)
+	if nsvc != nil {
+		nsvc.Register(mux)
+		nsvc.Start()
+	}
 	g.ready.Store(true)
-	n.Members, n.Files, n.Host, n.up = mem, fs, host, true
+	n.Members, n.Files, n.Names, n.Host, n.up = mem, fs, nsvc, host, true
 	mem.Start(context.Background())
 }
 
@@ -207,6 +228,10 @@ func (c *Cluster) Kill(i int) {
 	n.Host.Close()
 	n.Members.Close()
 	n.Files.Close()
+	if n.Names != nil {
+		n.Names.Close()
+		n.Names.Namespace().Close()
+	}
 	n.up = false
 }
 
@@ -306,4 +331,36 @@ func (g *gate) Serve(ctx context.Context, m *rpc.Message) (*rpc.Reply, error) {
 		return nil, rpc.Errorf(rpc.ErrUnavailable, "starting")
 	}
 	return g.mux.Serve(ctx, m)
+}
+
+// startNames opens node i's namespace on its store and makes its service
+// (started once its handlers are registered); nil without Options.Names.
+func (c *Cluster) startNames(i int, host *virtnet.Host, mem func() *membership.Service) *names.Service {
+	if !c.opts.Names {
+		return nil
+	}
+	n := c.Nodes[i]
+	cfg := names.Config{Node: n.Name, Storage: n.Store, Logger: c.opts.Logger}
+	if c.opts.NamesClock != nil {
+		cfg.Now = c.opts.NamesClock(i)
+	}
+	ns, err := names.Open(cfg)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	live := func() []string {
+		var out []string
+		for _, m := range mem().Registry().Live() {
+			if m.ID != n.Name {
+				out = append(out, m.RPC)
+			}
+		}
+		return out
+	}
+	svc, err := names.NewService(names.ServiceConfig{Namespace: ns, SyncInterval: c.opts.NamesSync, Logger: c.opts.Logger,
+		Transport: names.Net{Bus: host.Bus(), Caller: host, Live: live, Timeout: 2 * time.Second}})
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return svc
 }

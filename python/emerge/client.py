@@ -128,17 +128,61 @@ class Client:
         made of replicas wanted. A put on a lone node returns with 1 copy
         of 2: that is not an error, the node's repair makes the rest when
         members join (PutResult.under_target)."""
-        _no_names(name)
+        _check_name(name)
         params = _put_params(replicas, min_replicas, meta, content_type, block_size or self.node.block_size)
         res = putting.put(self, data, params, progress)
+        if name is not None:
+            self.bind(name, res.ref)
         self._prefetch_after(res.ref, prefetch_group, prefetch_nodes)
         return res
+
+    # Names (docs/names.md): every call that takes a ref also takes a name,
+    # "/path" (its latest version) or "/path@N".
+
+    def bind(self, name: str, ref, *, mode: int | None = None, ttl: float | None = None) -> dict:
+        """Binds name (an absolute path such as /models/policy.bin) to an
+        object that exists: a new version of name. mode (advisory) defaults
+        to 0o666, ttl (seconds) to forever. Returns the entry (path,
+        version, ref, ...)."""
+        _check_name(name)
+        fields = {"path": name, "ref": self._ref(ref)}
+        if mode:
+            fields["mode"] = int(mode)
+        if ttl:
+            fields["ttl"] = int(ttl * 1e9)
+        return _entry(self._conn.call(wire.NAME_BIND, fields).get("e") or {})
+
+    def resolve(self, name: str) -> dict:
+        """The entry of name ("/path" or "/path@N"): path, version, ref (hex)
+        and the rest. An unknown name raises NotFound, a removed or expired
+        one Deleted."""
+        _check_name(name)
+        return _entry(self._conn.call(wire.NAME_RESOLVE, {"path": name}).get("e") or {})
+
+    def versions(self, name: str) -> list:
+        """Every version of name, oldest first."""
+        _check_name(name)
+        return [_entry(e) for e in self._conn.call(wire.NAME_VERSIONS, {"path": name}).get("entries") or []]
+
+    def remove_name(self, name: str, *, all_versions: bool = False) -> list:
+        """Removes name (its earlier versions stay readable as name@N);
+        with all_versions every version, deleting the objects no other name
+        uses. Returns the refs deleted."""
+        _check_name(name)
+        r = self._conn.call(wire.NAME_REMOVE, {"path": name, "all": bool(all_versions)})
+        return [bytes(b).hex() for b in r.get("deleted") or []]
+
+    def _ref(self, ref) -> bytes:
+        """A ref's 32 bytes; a name is resolved by the node."""
+        if isinstance(ref, str) and ref.startswith("/"):
+            return bytes.fromhex(self.resolve(ref)["ref"])
+        return _resolve(ref)
 
     def get(self, ref) -> bytes:
         """The object's bytes. From a local node, one copy out of its
         shared memory; otherwise streamed (window blocks in flight) and
         checked as verify says."""
-        return getting.get_bytes(self, _resolve(ref))
+        return getting.get_bytes(self, self._ref(ref))
 
     def get_view(self, ref, *, require_mapped: bool = False) -> memoryview:
         """A read-only memoryview of the object. From a local node it is the
@@ -150,22 +194,22 @@ class Client:
         machine, or for an object over the node's shared memory, the bytes
         are streamed into memory instead (is_mapped(v) is False);
         require_mapped=True raises NotLocal then."""
-        return getting.get_view(self, _resolve(ref), require_mapped)
+        return getting.get_view(self, self._ref(ref), require_mapped)
 
     def open(self, ref):
         """A read-only binary file object over the object, for objects
         larger than memory: read(), readinto(), iteration by blocks()
         (window blocks fetched ahead). From a local node it reads the hot
         copy (and is seekable). Close it when done."""
-        return getting.open_reader(self, _resolve(ref))
+        return getting.open_reader(self, self._ref(ref))
 
     def stat(self, ref) -> ObjectInfo:
-        r = self._conn.call(wire.STAT, {"ref": _resolve(ref)})
+        r = self._conn.call(wire.STAT, {"ref": self._ref(ref)})
         return ObjectInfo.from_wire(r["info"])
 
     def delete(self, ref) -> int:
         """Deletes the object everywhere; returns the bytes this node freed."""
-        return self._conn.call(wire.DELETE, {"ref": _resolve(ref)}).get("freed", 0)
+        return self._conn.call(wire.DELETE, {"ref": self._ref(ref)}).get("freed", 0)
 
     def ls(self, limit: int | None = None) -> list:
         """The objects of the network as this node knows them, in ref order
@@ -211,7 +255,7 @@ class Client:
         views of one buffer streamed in. copy=True gives writable arrays
         that own their memory."""
         from . import arrays as _arrays
-        return getting.get_arrays(self, _resolve(ref), copy, _arrays)
+        return getting.get_arrays(self, self._ref(ref), copy, _arrays)
 
     # Shared-memory uploads.
 
@@ -252,7 +296,7 @@ class Client:
         groups, node_ids = _names(group), _names(nodes)
         if not groups and not node_ids:
             raise ValueError("prefetch needs a group or nodes")
-        fields = {"ref": _resolve(ref)}
+        fields = {"ref": self._ref(ref)}
         if groups:
             fields["groups"] = groups
         if node_ids:
@@ -283,9 +327,9 @@ class Client:
             time.sleep(interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic())))
 
     def prefetch_status(self, ref) -> PrefetchStatus:
-        r = self._conn.call(wire.PREFETCH_STATUS, {"ref": _resolve(ref)})
+        r = self._conn.call(wire.PREFETCH_STATUS, {"ref": self._ref(ref)})
         nodes = tuple(PrefetchNode.from_wire(w) for w in r.get("nodes") or [])
-        return PrefetchStatus(ref=bytes(r.get("ref") or _resolve(ref)).hex(), source=r.get("source", ""),
+        return PrefetchStatus(ref=bytes(r.get("ref") or self._ref(ref)).hex(), source=r.get("source", ""),
                               groups=tuple(r.get("groups") or ()), served=r.get("served", 0), nodes=nodes)
 
     def _prefetch_after(self, ref, group, nodes) -> None:
@@ -325,18 +369,25 @@ def _put_params(replicas, min_replicas, meta, content_type, block_size) -> dict:
     return p
 
 
-# Names. The namespace (paths such as /datasets/x.bin bound to refs) is
-# not served by nodes yet. Every call that takes a ref goes through
-# _resolve, and put through _no_names, so that names slot in there.
+# Names. Every call that takes a ref goes through Client._ref, which asks
+# the node to resolve a name (a string starting with /), and put binds
+# name= after storing.
 
 def _resolve(ref) -> bytes:
-    if isinstance(ref, str) and ref.startswith("/"):
-        raise NotImplementedError(f"names such as {ref!r} are not served yet: use the ref put returned")
     if isinstance(ref, PutResult):
         ref = ref.ref
     return wire.parse_ref(ref)
 
 
-def _no_names(name) -> None:
-    if name is not None:
-        raise NotImplementedError("put(name=...) is not served yet: keep the ref put returns")
+def _check_name(name) -> None:
+    if name is not None and not (isinstance(name, str) and name.startswith("/")):
+        raise errors.BadRequest(f"name {name!r} is not absolute (names start with /)")
+
+
+def _entry(e: dict) -> dict:
+    """A name entry from the wire, with readable keys."""
+    ref = e.get("ref")
+    return {"path": e.get("p", ""), "version": e.get("v", 0), "ref": bytes(ref).hex() if ref else None,
+            "removed": bool(e.get("tomb")), "writer": e.get("w", ""), "content_type": e.get("ct", ""),
+            "size": e.get("size", 0), "owner": e.get("owner", ""), "mode": e.get("mode", 0),
+            "created_ns": e.get("created", 0), "ttl_ns": e.get("ttl", 0)}

@@ -190,14 +190,16 @@ class Upload:
         """Stores the upload's bytes as an object with put's options and
         returns what was stored. The node hashes and persists the memory,
         makes the replicas asked for, and keeps it as the hot copy."""
-        from .client import _no_names, _put_params
-        _no_names(name)
+        from .client import _check_name, _put_params
+        _check_name(name)
         if self._done:
             raise errors.BadRequest("upload already sealed or aborted")
         self._unmap()
         self._done = True
         params = _put_params(replicas, min_replicas, meta, content_type, block_size or self._c.node.block_size)
         res = _seal(self._c, self.name, params)
+        if name is not None:
+            self._c.bind(name, res.ref)
         self._c._prefetch_after(res.ref, prefetch_group, prefetch_nodes)
         return res
 

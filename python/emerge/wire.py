@@ -13,12 +13,15 @@ GET_OBJECT, STAT, DELETE, LIST, INFO = 7, 8, 9, 10, 11
 MEMBERS = 14
 SHM_GET, SHM_CREATE, SHM_SEAL, SHM_ABORT = 30, 31, 32, 33
 GROUP, PREFETCH, PREFETCH_STATUS = 40, 41, 42
+NAME_BIND, NAME_RESOLVE, NAME_LIST, NAME_VERSIONS, NAME_MOVE, NAME_REMOVE = 50, 51, 52, 53, 54, 55
 
 OP_NAMES = {PING: "ping", PUT_OBJECT: "put_object", PUT_START: "put_start", PUT_DATA: "put_data",
             PUT_COMMIT: "put_commit", PUT_ABORT: "put_abort", GET_OBJECT: "get_object", STAT: "stat",
             DELETE: "delete", LIST: "list", INFO: "info", MEMBERS: "members", SHM_GET: "shm_get",
             SHM_CREATE: "shm_create", SHM_SEAL: "shm_seal", SHM_ABORT: "shm_abort", GROUP: "group",
-            PREFETCH: "prefetch", PREFETCH_STATUS: "prefetch_status"}
+            PREFETCH: "prefetch", PREFETCH_STATUS: "prefetch_status", NAME_BIND: "name_bind",
+            NAME_RESOLVE: "name_resolve", NAME_LIST: "name_list", NAME_VERSIONS: "name_versions",
+            NAME_MOVE: "name_move", NAME_REMOVE: "name_remove"}
 
 # Caps (docs/protocol.md, "Caps").
 MAX_HEADER = 1 << 20

@@ -56,11 +56,22 @@ def test_bad_ref(remote):
         assert isinstance(e.value, emerge.BadRequest)
 
 
-def test_names_not_served_yet(remote):
-    with pytest.raises(NotImplementedError):
+def test_names(remote):
+    ref1 = remote.put(b"first", name="/datasets/x.bin")
+    ref2 = remote.put(b"second", name="/datasets/x.bin")
+    assert remote.get("/datasets/x.bin") == b"second"
+    assert remote.get("/datasets/x.bin@1") == b"first"
+    assert remote.resolve("/datasets/x.bin@1")["ref"] == ref1
+    assert [e["version"] for e in remote.versions("/datasets/x.bin")] == [1, 2]
+    with pytest.raises(emerge.NotFound):
+        remote.get("/datasets/none.bin")
+    with pytest.raises(emerge.BadRequest):
+        remote.get("/datasets/x.bin@0")
+    with pytest.raises(emerge.BadRequest):
+        remote.put(b"x", name="relative/x.bin")
+    assert sorted(remote.remove_name("/datasets/x.bin", all_versions=True)) == sorted([ref1, ref2])
+    with pytest.raises(emerge.Deleted):
         remote.get("/datasets/x.bin")
-    with pytest.raises(NotImplementedError):
-        remote.put(b"x", name="/datasets/x.bin")
 
 
 def test_too_large_and_no_space(nodes):

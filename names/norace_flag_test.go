@@ -1,0 +1,5 @@
+//go:build !race
+
+package names_test
+
+const raceEnabled = false
