@@ -56,7 +56,7 @@ type initiateResult struct {
 }
 
 func (g *s3Gateway) createUpload(w http.ResponseWriter, r *http.Request, bucket, key string) error {
-	if _, err := g.ns.Bucket(r.Context(), bucket); err != nil {
+	if err := g.writable(r.Context(), bucket, key); err != nil {
 		return err
 	}
 	g.expireUploads(r.Context())

@@ -53,7 +53,7 @@ func (g *s3Gateway) getObject(w *countingWriter, r *http.Request, bucket, key st
 
 // putObject stores the body and names it bucket/key.
 func (g *s3Gateway) putObject(w *countingWriter, r *http.Request, sig *signature, bucket, key string) error {
-	if _, err := g.ns.Bucket(r.Context(), bucket); err != nil {
+	if err := g.writable(r.Context(), bucket, key); err != nil {
 		return err
 	}
 	body, err := newS3Body(r, sig)
@@ -72,6 +72,24 @@ func (g *s3Gateway) putObject(w *countingWriter, r *http.Request, sig *signature
 	}
 	w.Header().Set("ETag", quoteETag(e.ETag))
 	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// keyChecker is a Namespace that refuses some keys (NamesNamespace: keys
+// are names): the gateway asks before it stores anything.
+type keyChecker interface {
+	CheckKey(bucket, key string) error
+}
+
+// writable checks that bucket exists and can hold key, before any byte
+// is stored.
+func (g *s3Gateway) writable(ctx context.Context, bucket, key string) error {
+	if _, err := g.ns.Bucket(ctx, bucket); err != nil {
+		return err
+	}
+	if kc, ok := g.ns.(keyChecker); ok {
+		return kc.CheckKey(bucket, key)
+	}
 	return nil
 }
 
@@ -136,7 +154,7 @@ func (g *s3Gateway) copyObject(w http.ResponseWriter, r *http.Request, bucket, k
 	if !ok || sk == "" {
 		return errInvalidArgument("x-amz-copy-source %q: want bucket/key", clip(source))
 	}
-	if _, err := g.ns.Bucket(r.Context(), bucket); err != nil {
+	if err := g.writable(r.Context(), bucket, key); err != nil {
 		return err
 	}
 	e, err := g.ns.Get(r.Context(), sb, sk)

@@ -16,23 +16,27 @@ type Entry struct {
 	// Version is the entry's rank (from 1) among its path's entries in
 	// (HLC, Writer) order. Set on reads; ignored by Merge.
 	Version int
-	// Erased: a later tombstone with AllVersions removed this version. Set
+	// Erased: a later entry with AllVersions removed this version. Set
 	// on reads.
 	Erased bool
 	// Ref is the object bound; zero for a tombstone.
 	Ref blocks.Ref
 	// Tombstone: the name is removed from this point on (until a later
-	// binding). With AllVersions every earlier version is erased too.
+	// binding). With AllVersions every earlier version is erased too, by a
+	// removal or by a binding that replaces them (BindOptions.Replace).
 	Tombstone   bool
 	AllVersions bool
 	Writer      string // id of the node that wrote the entry
 	HLC         HLC
 	ContentType string
-	Size        int64  // of the object, when known at bind time
-	Owner       string // the writer's identity (node id, or the client's key)
-	Mode        uint32 // permission bits, advisory (see docs/names.md)
-	Created     time.Time
-	TTL         time.Duration // 0: forever; else the entry expires at Created+TTL
+	// Meta is small free-form metadata of the binding (the S3 gateway keeps
+	// an object's ETag and x-amz-meta-* headers here), at most MaxMeta bytes.
+	Meta    map[string]string
+	Size    int64  // of the object, when known at bind time
+	Owner   string // the writer's identity (node id, or the client's key)
+	Mode    uint32 // permission bits, advisory (see docs/names.md)
+	Created time.Time
+	TTL     time.Duration // 0: forever; else the entry expires at Created+TTL
 }
 
 // Key identifies an entry.

@@ -172,7 +172,7 @@ func (ns *Namespace) annotate(list pathEntries, i int) Entry {
 	e := list[i]
 	e.Version = i + 1
 	for _, later := range list[i+1:] {
-		if later.Tombstone && later.AllVersions {
+		if later.AllVersions { // a removal of every version, or a replacing binding
 			e.Erased = true
 			break
 		}

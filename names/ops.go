@@ -15,10 +15,14 @@ import (
 // BindOptions are the optional fields of a binding.
 type BindOptions struct {
 	ContentType string
+	Meta        map[string]string // at most MaxMeta bytes of keys and values
 	Size        int64
 	Owner       string        // default: this node's id
 	Mode        uint32        // default DefaultMode
 	TTL         time.Duration // 0: forever
+	// Replace erases every earlier version: the new one is the only one
+	// (an S3 overwrite). Objects no other version names can then go.
+	Replace bool
 }
 
 // Bind makes path name ref: a new version, broadcast to every node.
@@ -29,7 +33,11 @@ func (s *Service) Bind(ctx context.Context, path string, ref blocks.Ref, o BindO
 	if o.TTL < 0 {
 		return Entry{}, fmt.Errorf("%w: negative ttl %s", ErrBadPath, o.TTL)
 	}
-	e := Entry{Path: path, Ref: ref, ContentType: o.ContentType, Size: o.Size, Owner: o.Owner, Mode: o.Mode, TTL: o.TTL}
+	if n := metaSize(o.Meta); n > MaxMeta {
+		return Entry{}, fmt.Errorf("%w: %d bytes of meta on %s, at most %d", ErrBadPath, n, path, MaxMeta)
+	}
+	e := Entry{Path: path, Ref: ref, ContentType: o.ContentType, Meta: o.Meta, Size: o.Size, Owner: o.Owner, Mode: o.Mode, TTL: o.TTL,
+		AllVersions: o.Replace}
 	if e.Owner == "" {
 		e.Owner = s.ns.Node()
 	}
@@ -145,7 +153,7 @@ func (s *Service) Move(ctx context.Context, from, to string) (Entry, error) {
 	if err := s.checkMode(Entry{Path: from}); err != nil {
 		return Entry{}, err
 	}
-	e, err := s.Bind(ctx, to, cur.Ref, BindOptions{ContentType: cur.ContentType, Size: cur.Size, Mode: cur.Mode, TTL: cur.TTL})
+	e, err := s.Bind(ctx, to, cur.Ref, BindOptions{ContentType: cur.ContentType, Meta: cur.Meta, Size: cur.Size, Mode: cur.Mode, TTL: cur.TTL})
 	if err != nil {
 		return Entry{}, err
 	}

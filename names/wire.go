@@ -9,6 +9,17 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// MaxMeta caps the bytes of an entry's meta (keys and values).
+const MaxMeta = 4 << 10
+
+func metaSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
 // MaxEntries caps the entries of one encoded list (a persisted bucket, a
 // broadcast, a bucket pulled by a peer).
 const MaxEntries = 1 << 16
@@ -16,24 +27,25 @@ const MaxEntries = 1 << 16
 // wireEntry is an Entry on the wire and on disk: explicit short tags, kept
 // apart from Entry.
 type wireEntry struct {
-	Path    string `msgpack:"p"`
-	Ref     []byte `msgpack:"r,omitempty"`
-	Tomb    bool   `msgpack:"t,omitempty"`
-	All     bool   `msgpack:"a,omitempty"`
-	Writer  string `msgpack:"w"`
-	Wall    int64  `msgpack:"hw"`
-	Logical uint32 `msgpack:"hl,omitempty"`
-	CT      string `msgpack:"ct,omitempty"`
-	Size    int64  `msgpack:"sz,omitempty"`
-	Owner   string `msgpack:"o,omitempty"`
-	Mode    uint32 `msgpack:"m,omitempty"`
-	Created int64  `msgpack:"c,omitempty"` // unix ns
-	TTL     int64  `msgpack:"ttl,omitempty"`
+	Path    string            `msgpack:"p"`
+	Ref     []byte            `msgpack:"r,omitempty"`
+	Tomb    bool              `msgpack:"t,omitempty"`
+	All     bool              `msgpack:"a,omitempty"`
+	Writer  string            `msgpack:"w"`
+	Wall    int64             `msgpack:"hw"`
+	Logical uint32            `msgpack:"hl,omitempty"`
+	CT      string            `msgpack:"ct,omitempty"`
+	Meta    map[string]string `msgpack:"mt,omitempty"`
+	Size    int64             `msgpack:"sz,omitempty"`
+	Owner   string            `msgpack:"o,omitempty"`
+	Mode    uint32            `msgpack:"m,omitempty"`
+	Created int64             `msgpack:"c,omitempty"` // unix ns
+	TTL     int64             `msgpack:"ttl,omitempty"`
 }
 
 func toWire(e Entry) wireEntry {
 	w := wireEntry{Path: e.Path, Tomb: e.Tombstone, All: e.AllVersions, Writer: e.Writer, Wall: e.HLC.Wall,
-		Logical: e.HLC.Logical, CT: e.ContentType, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL)}
+		Logical: e.HLC.Logical, CT: e.ContentType, Meta: e.Meta, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL)}
 	if !e.Ref.IsZero() {
 		w.Ref = e.Ref[:]
 	}
@@ -44,8 +56,11 @@ func toWire(e Entry) wireEntry {
 }
 
 func (w wireEntry) entry() (Entry, error) {
+	if n := metaSize(w.Meta); n > MaxMeta {
+		return Entry{}, fmt.Errorf("%w: entry of %q with %d bytes of meta", ErrBadPath, w.Path, n)
+	}
 	e := Entry{Path: w.Path, Tombstone: w.Tomb, AllVersions: w.All, Writer: w.Writer,
-		HLC: HLC{Wall: w.Wall, Logical: w.Logical}, ContentType: w.CT, Size: w.Size, Owner: w.Owner,
+		HLC: HLC{Wall: w.Wall, Logical: w.Logical}, ContentType: w.CT, Meta: w.Meta, Size: w.Size, Owner: w.Owner,
 		Mode: w.Mode, TTL: time.Duration(w.TTL)}
 	if len(w.Ref) > 0 {
 		if len(w.Ref) != len(e.Ref) {

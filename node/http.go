@@ -158,13 +158,13 @@ func (c *Config) checkS3() error {
 }
 
 // s3Config is the S3 interface when keys are configured: buckets and keys
-// in this node's memory.
+// are names (gateway.NamesNamespace), shared by every node.
 func (n *Node) s3Config() *gateway.S3Config {
 	if n.cfg.S3AccessKey == "" {
 		return nil
 	}
 	n.log.Info().Str("access_key", n.cfg.S3AccessKey).
-		Msg("S3 on http_listen: buckets and keys are kept in this node's memory (lost when it stops)")
-	return &gateway.S3Config{Namespace: gateway.NewMemoryNamespace(),
+		Msg("S3 on http_listen: buckets are top-level directories of the namespace of names")
+	return &gateway.S3Config{Namespace: gateway.NewNamesNamespace(n.names),
 		Credentials: []gateway.Credentials{{AccessKey: n.cfg.S3AccessKey, SecretKey: n.cfg.S3SecretKey}}}
 }
