@@ -9,7 +9,7 @@ LDFLAGS  := -X github.com/emerge-dev/emerge/node.Version=$(VERSION) -X main.comm
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages with concurrency: `make test` runs these under the race detector.
 RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./node/... ./client/... ./internal/... \
-	./gateway/... ./metrics/...
+	./gateway/... ./metrics/... ./names/...
 
 export CGO_ENABLED := 1
 
