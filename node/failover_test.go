@@ -95,7 +95,7 @@ func TestNodeLossKeepsObjectsReadable(t *testing.T) {
 	nodes[1].Kill()
 	nodes[3].Kill()
 	survivors := []*node.Node{nodes[0], nodes[2], nodes[4]}
-	nodetest.WaitFor(t, 20*time.Second, "survivors to report both departures", func() bool {
+	nodetest.WaitFor(t, time.Minute, "survivors to report both departures", func() bool {
 		for _, n := range survivors {
 			if stateOf(n, nodes[1].ID()) != 2 || stateOf(n, nodes[3].ID()) != 2 { // StateDead
 				return false
