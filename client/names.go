@@ -61,13 +61,17 @@ type BindOptions struct {
 	// if the name's latest version is *IfVersion (0: no version yet), else
 	// ErrConflict. Decided at the name's rendezvous owner (docs/names.md).
 	IfVersion *int
+	// Keep erases every earlier version but Keep-1 newest (with this one,
+	// Keep versions stay); objects no other version names are deleted.
+	// 0: the node's names_keep_versions; negative: keep all.
+	Keep int
 }
 
 // Bind makes path (absolute, e.g. /models/policy.bin) name an object that
 // exists: a new version of path, spread to every node.
 func (c *Client) Bind(ctx context.Context, path string, ref blocks.Ref, o BindOptions) (NameEntry, error) {
 	req := &rpc.NameBindReq{Path: path, Ref: ref[:], ContentType: o.ContentType, Mode: o.Mode, TTL: int64(o.TTL),
-		IfVersion: o.IfVersion}
+		IfVersion: o.IfVersion, Keep: o.Keep}
 	return c.nameEntry(ctx, "bind "+path, rpc.OpNameBind, req)
 }
 

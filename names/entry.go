@@ -37,6 +37,11 @@ type Entry struct {
 	Mode    uint32 // permission bits, advisory (see docs/names.md)
 	Created time.Time
 	TTL     time.Duration // 0: forever; else the entry expires at Created+TTL
+	// Keep, on a binding, erases every earlier binding of the path but the
+	// Keep-1 newest before it: with this one, Keep versions stay. 0 keeps
+	// all. Applied by rank over the merged entries, so every node erases
+	// the same versions (see erasedFlags).
+	Keep int
 }
 
 // Key identifies an entry.

@@ -19,6 +19,7 @@ type NameEntry struct {
 	Mode        uint32 `msgpack:"mode,omitempty"`
 	Created     int64  `msgpack:"created,omitempty"` // unix ns
 	TTL         int64  `msgpack:"ttl,omitempty"`     // ns; 0: forever
+	Keep        int    `msgpack:"keep,omitempty"`    // versions this binding keeps; 0: all
 }
 
 // NameBindReq binds Path to Ref: a new version. Mode 0 is the default
@@ -37,6 +38,10 @@ type NameBindReq struct {
 	// Forwarded marks a compare-and-set a node passed to the owner: the
 	// receiver decides it itself and never forwards again.
 	Forwarded bool `msgpack:"fwd,omitempty"`
+	// Keep erases every earlier version but Keep-1 (with this one, Keep
+	// stay); their objects no other version names are deleted. 0: the
+	// node's names_keep_versions; negative: keep all.
+	Keep int `msgpack:"keep,omitempty"`
 }
 
 // NameReq names a path (NameVersions) or a path@N (NameResolve; no @N: the

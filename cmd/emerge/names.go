@@ -26,6 +26,7 @@ type nameFlags struct {
 	ttl       time.Duration
 	recursive bool
 	ifVersion int // -1: unconditional
+	keep      int // 0: the node's names_keep_versions; -1: all
 }
 
 func (f *nameFlags) add(c *cobra.Command) {
@@ -34,6 +35,7 @@ func (f *nameFlags) add(c *cobra.Command) {
 	fl.StringVar(&f.mode, "mode", "", "mode of the name, octal (default 0666; advisory, see docs/names.md)")
 	fl.DurationVar(&f.ttl, "ttl", 0, "the name expires after this long (e.g. 24h; default never)")
 	fl.BoolVarP(&f.recursive, "recursive", "r", false, "put every file under DIR, named PREFIX + its path below DIR")
+	fl.IntVar(&f.keep, "keep", 0, "keep the N newest versions of the name (this one included); older ones are erased and their objects deleted unless another name uses them (default: the node's names_keep_versions; -1 keeps all)")
 	fl.IntVar(&f.ifVersion, "if-version", -1, "bind only if the name's latest version is N (0: the name has none yet), else exit 8")
 }
 
@@ -56,7 +58,10 @@ func (f *nameFlags) target(args []string) (string, error) {
 }
 
 func (f *nameFlags) options() (client.BindOptions, error) {
-	o := client.BindOptions{TTL: f.ttl}
+	o := client.BindOptions{TTL: f.ttl, Keep: f.keep}
+	if f.keep < -1 {
+		return o, usagef("--keep %d: want N >= 1, 0 for the node's default or -1 for all", f.keep)
+	}
 	if f.ttl < 0 {
 		return o, usagef("--ttl %s is negative", f.ttl)
 	}
