@@ -23,7 +23,7 @@ type NameEntry struct {
 	// from here on); AllVersions: it removed every earlier version too.
 	Removed     bool          `json:"removed,omitempty"`
 	AllVersions bool          `json:"all_versions,omitempty"`
-	Erased      bool          `json:"erased,omitempty"` // removed by a later removal of all versions
+	Erased      bool          `json:"erased,omitempty"` // by a later removal of all versions, or beyond a later binding's keep
 	Writer      string        `json:"writer"`
 	ContentType string        `json:"content_type,omitempty"`
 	Size        int64         `json:"size"`
@@ -31,6 +31,7 @@ type NameEntry struct {
 	Mode        uint32        `json:"mode"`
 	Created     time.Time     `json:"created"`
 	TTL         time.Duration `json:"ttl,omitempty"`
+	Keep        int           `json:"keep,omitempty"` // versions this binding keeps (0: all)
 	// HLC is the entry's hybrid logical clock reading, "ms.counter".
 	HLC string `json:"hlc"`
 }
@@ -38,7 +39,7 @@ type NameEntry struct {
 func nameFrom(w rpc.NameEntry) (NameEntry, error) {
 	e := NameEntry{Path: w.Path, Version: w.Version, Removed: w.Tombstone, AllVersions: w.AllVersions, Erased: w.Erased,
 		Writer: w.Writer, ContentType: w.ContentType, Size: w.Size, Owner: w.Owner, Mode: w.Mode,
-		TTL: time.Duration(w.TTL), HLC: fmt.Sprintf("%d.%d", w.HLCWall, w.HLCLogical)}
+		TTL: time.Duration(w.TTL), Keep: w.Keep, HLC: fmt.Sprintf("%d.%d", w.HLCWall, w.HLCLogical)}
 	if w.Created != 0 {
 		e.Created = time.Unix(0, w.Created).UTC()
 	}

@@ -16,8 +16,8 @@ type Entry struct {
 	// Version is the entry's rank (from 1) among its path's entries in
 	// (HLC, Writer) order. Set on reads; ignored by Merge.
 	Version int
-	// Erased: a later entry with AllVersions removed this version. Set
-	// on reads.
+	// Erased: a later entry with AllVersions removed this version, or a
+	// later binding's Keep left it out. Set on reads.
 	Erased bool
 	// Ref is the object bound; zero for a tombstone.
 	Ref blocks.Ref

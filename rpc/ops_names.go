@@ -9,7 +9,7 @@ type NameEntry struct {
 	Ref         []byte `msgpack:"ref,omitempty"` // absent for a removal
 	Tombstone   bool   `msgpack:"tomb,omitempty"`
 	AllVersions bool   `msgpack:"all,omitempty"`    // a removal of every earlier version
-	Erased      bool   `msgpack:"erased,omitempty"` // removed by a later removal of all versions
+	Erased      bool   `msgpack:"erased,omitempty"` // by a later removal of all versions, or beyond a later binding's keep
 	Writer      string `msgpack:"w"`
 	HLCWall     int64  `msgpack:"hw"` // hybrid logical clock: unix ms
 	HLCLogical  uint32 `msgpack:"hl,omitempty"`
