@@ -165,6 +165,10 @@ type RemoveResult struct {
 	Entry   NameEntry    // the removal, a new version of the path
 	Deleted []blocks.Ref // objects no name or version named any more, deleted
 	Freed   int64        // bytes the node freed
+	// Grace: Deleted are deleted this long after the removal, if no name
+	// is bound to them meanwhile (reads in flight finish); 0: deleted
+	// already.
+	Grace time.Duration
 }
 
 // RemoveName removes a name: it resolves no more, its earlier versions
@@ -179,7 +183,7 @@ func (c *Client) RemoveName(ctx context.Context, path string, allVersions bool) 
 	if err := m.Decode(&rep); err != nil {
 		return RemoveResult{}, err
 	}
-	res := RemoveResult{Freed: rep.Freed}
+	res := RemoveResult{Freed: rep.Freed, Grace: time.Duration(rep.Grace)}
 	if res.Entry, err = nameFrom(rep.Entry); err != nil {
 		return res, err
 	}

@@ -153,6 +153,9 @@ func (n *Node) nameRemove(ctx context.Context, m *rpc.Message) (*rpc.Reply, erro
 	if rep.Freed, err = n.freeUnnamed(ctx, orphans); err != nil {
 		return nil, err
 	}
+	if len(orphans) > 0 && n.free.grace > 0 {
+		rep.Grace = int64(n.free.grace)
+	}
 	for _, ref := range orphans {
 		if len(rep.Deleted) < rpc.MaxNameRefs {
 			rep.Deleted = append(rep.Deleted, ref[:])

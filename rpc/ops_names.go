@@ -115,6 +115,9 @@ type NameRemoveRep struct {
 	Entry   NameEntry `msgpack:"e"`
 	Deleted Refs      `msgpack:"deleted,omitempty"`
 	Freed   int64     `msgpack:"freed,omitempty"` // bytes freed on the answering node
+	// Grace (ns) is how long the objects of Deleted wait before they are
+	// deleted (names_free_grace); 0: deleted already.
+	Grace int64 `msgpack:"grace,omitempty"`
 }
 
 // NameDigestsRep is the answering node's bucket digests (anti-entropy).

@@ -308,11 +308,15 @@ func rmName(cmd *cobra.Command, g *globals, c *client.Client, p string, all bool
 	}
 	if g.json {
 		return printJSON(cmd.OutOrStdout(), rmNameOutput{Name: p, Version: res.Entry.Version, AllVersions: all,
-			Deleted: refStrings(res), Freed: res.Freed, Node: c.Node().ID})
+			Deleted: refStrings(res), Freed: res.Freed, GraceMS: res.Grace.Milliseconds(), Node: c.Node().ID})
 	}
 	what := "removed " + p
 	if all {
 		what += " (all versions)"
+	}
+	if res.Grace > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s; %d object(s) no name uses, deleted in %s\n", what, len(res.Deleted), res.Grace)
+		return nil
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s; %d object(s) deleted (freed %s on %s)\n", what, len(res.Deleted),
 		units.Human(res.Freed), c.Node().ID)
@@ -334,6 +338,7 @@ type rmNameOutput struct {
 	AllVersions bool     `json:"all_versions,omitempty"`
 	Deleted     []string `json:"deleted"` // objects no name used any more
 	Freed       int64    `json:"freed"`
+	GraceMS     int64    `json:"grace_ms,omitempty"` // the objects are deleted this long after (0: already)
 	Node        string   `json:"node"`
 }
 
