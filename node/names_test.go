@@ -491,7 +491,7 @@ func TestNamesTTLDeletesObject(t *testing.T) {
 func TestNamesGetInFlightAcrossErasure(t *testing.T) {
 	nodes := nodetest.Cluster(t, 3, func(i int, c *node.Config) {
 		fastNames(i, c)
-		c.NamesFreeGrace = 5 * time.Second
+		c.NamesFreeGrace = 10 * time.Second // longer than the rest of the read takes
 	})
 	ctx := nodetest.Context(t, time.Minute)
 	c := nodetest.Client(t, nodes[0])
@@ -531,4 +531,38 @@ func TestNamesGetInFlightAcrossErasure(t *testing.T) {
 	nodetest.WaitFor(t, 30*time.Second, "the old object gone from every node after the grace", func() bool {
 		return goneEverywhere(nodes, e.Ref)
 	})
+}
+
+// An object bound to a new name during the grace is not deleted.
+func TestNamesBoundDuringGraceStays(t *testing.T) {
+	nodes := nodetest.Cluster(t, 2, func(i int, c *node.Config) {
+		fastNames(i, c)
+		c.NamesFreeGrace = 3 * time.Second
+	})
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	e, err := c.PutName(ctx, "/grace/a", bytes.NewReader([]byte("saved")), client.PutOptions{}, client.BindOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.RemoveName(ctx, "/grace/a", true)
+	if err != nil || len(res.Deleted) != 1 || res.Grace != 3*time.Second {
+		t.Fatalf("rm --all-versions: %+v %v", res, err)
+	}
+	if _, err := nodetest.Client(t, nodes[1]).Bind(ctx, "/grace/b", e.Ref, client.BindOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitFor(t, 20*time.Second, "the grace over on every node", func() bool {
+		for _, n := range nodes {
+			if n.FreesPending() != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, n := range nodes {
+		if b, err := nodetest.Client(t, n).GetBytes(ctx, e.Ref); err != nil || string(b) != "saved" {
+			t.Fatalf("node %d: %q %v", i, b, err)
+		}
+	}
 }
