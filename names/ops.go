@@ -185,7 +185,13 @@ func (s *Service) Remove(ctx context.Context, path string, all bool) (Entry, []b
 	if err != nil || !all {
 		return e, nil, err
 	}
-	return e, s.Orphans(vs, blocks.Ref{}), nil
+	var live []Entry // versions erased before were freed when they were erased
+	for _, v := range vs {
+		if !v.Erased {
+			live = append(live, v)
+		}
+	}
+	return e, s.Orphans(live, blocks.Ref{}), nil
 }
 
 // Orphans returns the objects of the bindings among before (a path's
