@@ -31,7 +31,8 @@ type NameEntry struct {
 	Mode        uint32        `json:"mode"`
 	Created     time.Time     `json:"created"`
 	TTL         time.Duration `json:"ttl,omitempty"`
-	Keep        int           `json:"keep,omitempty"` // versions this binding keeps (0: all)
+	Keep        int           `json:"keep,omitempty"`     // versions this binding keeps (0: all)
+	KeepFor     time.Duration `json:"keep_for,omitempty"` // erases earlier versions older than this before it
 	// HLC is the entry's hybrid logical clock reading, "ms.counter".
 	HLC string `json:"hlc"`
 }
@@ -39,7 +40,7 @@ type NameEntry struct {
 func nameFrom(w rpc.NameEntry) (NameEntry, error) {
 	e := NameEntry{Path: w.Path, Version: w.Version, Removed: w.Tombstone, AllVersions: w.AllVersions, Erased: w.Erased,
 		Writer: w.Writer, ContentType: w.ContentType, Size: w.Size, Owner: w.Owner, Mode: w.Mode,
-		TTL: time.Duration(w.TTL), Keep: w.Keep, HLC: fmt.Sprintf("%d.%d", w.HLCWall, w.HLCLogical)}
+		TTL: time.Duration(w.TTL), Keep: w.Keep, KeepFor: time.Duration(w.KeepFor), HLC: fmt.Sprintf("%d.%d", w.HLCWall, w.HLCLogical)}
 	if w.Created != 0 {
 		e.Created = time.Unix(0, w.Created).UTC()
 	}
@@ -66,13 +67,16 @@ type BindOptions struct {
 	// Keep versions stay); objects no other version names are deleted.
 	// 0: the node's names_keep_versions; negative: keep all.
 	Keep int
+	// KeepFor erases every earlier version created more than KeepFor
+	// before this one. 0: the node's names_keep_for; negative: no limit.
+	KeepFor time.Duration
 }
 
 // Bind makes path (absolute, e.g. /models/policy.bin) name an object that
 // exists: a new version of path, spread to every node.
 func (c *Client) Bind(ctx context.Context, path string, ref blocks.Ref, o BindOptions) (NameEntry, error) {
 	req := &rpc.NameBindReq{Path: path, Ref: ref[:], ContentType: o.ContentType, Mode: o.Mode, TTL: int64(o.TTL),
-		IfVersion: o.IfVersion, Keep: o.Keep}
+		IfVersion: o.IfVersion, Keep: o.Keep, KeepFor: int64(o.KeepFor)}
 	return c.nameEntry(ctx, "bind "+path, rpc.OpNameBind, req)
 }
 

@@ -42,6 +42,9 @@ type Entry struct {
 	// all. Applied by rank over the merged entries, so every node erases
 	// the same versions (see erasedFlags).
 	Keep int
+	// KeepFor, on a binding, erases every earlier binding of the path
+	// created more than KeepFor before this one. 0: no age limit.
+	KeepFor time.Duration
 }
 
 // Key identifies an entry.

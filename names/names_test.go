@@ -175,6 +175,9 @@ func randomEntries(t *testing.T, rng *rand.Rand, writers, n int) []Entry {
 		if rng.IntN(4) == 0 {
 			e.Keep = 1 + rng.IntN(3)
 		}
+		if rng.IntN(5) == 0 {
+			e.KeepFor = time.Duration(1+rng.IntN(5)) * time.Second
+		}
 		if rng.IntN(6) == 0 {
 			e = Entry{Path: e.Path, Tombstone: true, AllVersions: rng.IntN(2) == 0}
 		}
@@ -380,5 +383,40 @@ func TestKeepErasesByRank(t *testing.T) {
 	}
 	if live != 2 || !vs[0].Erased || vs[len(vs)-1].Ref != ref(5) || vs[len(vs)-2].Ref != ref(9) {
 		t.Fatalf("after a late merge: %d live of %d", live, len(vs))
+	}
+}
+
+// KeepFor erases the versions created longer than it before a later
+// binding carrying it; the newest always stays.
+func TestKeepForErasesByAge(t *testing.T) {
+	now := time.Unix(30000, 0)
+	a := open(t, "a", nil, func() time.Time { return now })
+	for i := 1; i <= 4; i++ {
+		if _, err := a.Write(Entry{Path: "/age/p", Ref: ref(i), KeepFor: 90 * time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour)
+	}
+	vs, err := a.Versions("/age/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var erased []int
+	for _, v := range vs {
+		if v.Erased {
+			erased = append(erased, v.Version)
+		}
+	}
+	if !slices.Equal(erased, []int{1, 2}) {
+		t.Fatalf("erased %v, want 1 2", erased)
+	}
+	// Round trip on the wire keeps it.
+	b, err := EncodeEntries(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeEntries(b)
+	if err != nil || back[3].KeepFor != 90*time.Minute {
+		t.Fatalf("decoded %v %v", back, err)
 	}
 }

@@ -178,19 +178,26 @@ func (ns *Namespace) annotate(list pathEntries, i int) Entry {
 // erasedFlags tells, for each entry of a path's list (in key order),
 // whether a later entry erased it: a later AllVersions entry (a removal of
 // every version, a replacing binding), or a later binding j with Keep k
-// such that k or more bindings lie in (i, j]. It depends on the set of
+// such that k or more bindings lie in (i, j], or a later binding j with
+// KeepFor d created more than d after binding i. It depends on the set of
 // entries alone, so every node holding the same entries erases the same
-// versions; adding entries only erases more (counts only grow), never
+// versions; adding entries only erases more (counts and cutoffs only grow), never
 // brings an erased version back.
 func erasedFlags(list pathEntries) []bool {
 	out := make([]bool, len(list))
 	all := false
 	const none = int(^uint(0) >> 1)
-	margin := none // min over later keeping j of Keep_j - bindings in (i, j]
+	margin := none       // min over later keeping j of Keep_j - bindings in (i, j]
+	var cutoff time.Time // max over later j of Created_j - KeepFor_j
 	for i := len(list) - 1; i >= 0; i-- {
-		out[i] = all || margin <= 0
 		e := list[i]
 		binding := !e.Tombstone
+		out[i] = all || margin <= 0 || (binding && e.Created.Before(cutoff))
+		if binding && e.KeepFor > 0 {
+			if c := e.Created.Add(-e.KeepFor); c.After(cutoff) {
+				cutoff = c
+			}
+		}
 		if binding && margin != none {
 			margin--
 		}

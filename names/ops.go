@@ -27,6 +27,10 @@ type BindOptions struct {
 	// new one, Keep versions stay. 0 is the service's default
 	// (ServiceConfig.KeepVersions); negative keeps all.
 	Keep int
+	// KeepFor erases every earlier version created more than KeepFor
+	// before the new one. 0 is the service's default
+	// (ServiceConfig.KeepFor); negative: no age limit.
+	KeepFor time.Duration
 }
 
 // Bind makes path name ref: a new version, broadcast to every node.
@@ -44,8 +48,12 @@ func (s *Service) Bind(ctx context.Context, path string, ref blocks.Ref, o BindO
 	if keep == 0 {
 		keep = s.cfg.KeepVersions
 	}
+	keepFor := o.KeepFor
+	if keepFor == 0 {
+		keepFor = s.cfg.KeepFor
+	}
 	e := Entry{Path: path, Ref: ref, ContentType: o.ContentType, Meta: o.Meta, Size: o.Size, Owner: o.Owner, Mode: o.Mode, TTL: o.TTL,
-		AllVersions: o.Replace, Keep: max(keep, 0)}
+		AllVersions: o.Replace, Keep: max(keep, 0), KeepFor: max(keepFor, 0)}
 	if e.Owner == "" {
 		e.Owner = s.ns.Node()
 	}

@@ -38,7 +38,10 @@ type ServiceConfig struct {
 	// KeepVersions is the Keep of a binding written without one (0: keep
 	// every version).
 	KeepVersions int
-	Logger       zerolog.Logger
+	// KeepFor is the KeepFor of a binding written without one (0: no age
+	// limit).
+	KeepFor time.Duration
+	Logger  zerolog.Logger
 }
 
 // Service is the namespace of one node on the network: local writes are
@@ -65,8 +68,8 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Namespace == nil || cfg.Transport == nil {
 		return nil, errors.New("names: Namespace and Transport are required")
 	}
-	if cfg.KeepVersions < 0 {
-		return nil, fmt.Errorf("names: KeepVersions %d is negative", cfg.KeepVersions)
+	if cfg.KeepVersions < 0 || cfg.KeepFor < 0 {
+		return nil, fmt.Errorf("names: KeepVersions %d or KeepFor %s is negative", cfg.KeepVersions, cfg.KeepFor)
 	}
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval

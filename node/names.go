@@ -25,7 +25,7 @@ func (n *Node) startNames() error {
 	}
 	tr := names.Net{Bus: n.bus, Caller: n.peers, Live: n.liveEndpoints}
 	n.names, err = names.NewService(names.ServiceConfig{Namespace: ns, Transport: tr,
-		SyncInterval: n.cfg.NamesSyncInterval, OnNew: n.follow.newEntries, KeepVersions: n.cfg.NamesKeepVersions,
+		SyncInterval: n.cfg.NamesSyncInterval, OnNew: n.follow.newEntries, KeepVersions: n.cfg.NamesKeepVersions, KeepFor: n.cfg.NamesKeepFor,
 		Logger: n.log.With().Str("component", "names").Logger()})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

@@ -49,7 +49,7 @@ func (n *Node) nameBind(ctx context.Context, m *rpc.Message) (*rpc.Reply, error)
 		ct = info.Manifest.ContentType
 	}
 	opts := names.BindOptions{ContentType: ct, Size: info.Manifest.Size, Mode: req.Mode, TTL: time.Duration(req.TTL),
-		Keep: req.Keep}
+		Keep: req.Keep, KeepFor: time.Duration(req.KeepFor)}
 	e, orphans, err := n.names.Freeing(req.Path, func() (names.Entry, error) {
 		if req.IfVersion != nil {
 			return n.names.BindIf(ctx, req.Path, ref, opts, *req.IfVersion)
@@ -168,7 +168,7 @@ func (n *Node) nameRemove(ctx context.Context, m *rpc.Message) (*rpc.Reply, erro
 func wireName(e names.Entry) rpc.NameEntry {
 	w := rpc.NameEntry{Path: e.Path, Version: e.Version, Tombstone: e.Tombstone, AllVersions: e.AllVersions,
 		Erased: e.Erased, Writer: e.Writer, HLCWall: e.HLC.Wall, HLCLogical: e.HLC.Logical,
-		ContentType: e.ContentType, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL), Keep: e.Keep}
+		ContentType: e.ContentType, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL), Keep: e.Keep, KeepFor: int64(e.KeepFor)}
 	if !e.Ref.IsZero() {
 		ref := e.Ref
 		w.Ref = ref[:]

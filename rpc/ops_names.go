@@ -17,9 +17,10 @@ type NameEntry struct {
 	Size        int64  `msgpack:"size,omitempty"`
 	Owner       string `msgpack:"owner,omitempty"`
 	Mode        uint32 `msgpack:"mode,omitempty"`
-	Created     int64  `msgpack:"created,omitempty"` // unix ns
-	TTL         int64  `msgpack:"ttl,omitempty"`     // ns; 0: forever
-	Keep        int    `msgpack:"keep,omitempty"`    // versions this binding keeps; 0: all
+	Created     int64  `msgpack:"created,omitempty"`  // unix ns
+	TTL         int64  `msgpack:"ttl,omitempty"`      // ns; 0: forever
+	Keep        int    `msgpack:"keep,omitempty"`     // versions this binding keeps; 0: all
+	KeepFor     int64  `msgpack:"keep_for,omitempty"` // ns: erases versions older than this before it; 0: none
 }
 
 // NameBindReq binds Path to Ref: a new version. Mode 0 is the default
@@ -42,6 +43,9 @@ type NameBindReq struct {
 	// stay); their objects no other version names are deleted. 0: the
 	// node's names_keep_versions; negative: keep all.
 	Keep int `msgpack:"keep,omitempty"`
+	// KeepFor (ns) erases every earlier version created more than KeepFor
+	// before this one. 0: the node's names_keep_for; negative: no limit.
+	KeepFor int64 `msgpack:"keep_for,omitempty"`
 }
 
 // NameReq names a path (NameVersions) or a path@N (NameResolve; no @N: the

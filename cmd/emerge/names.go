@@ -25,8 +25,9 @@ type nameFlags struct {
 	mode      string
 	ttl       time.Duration
 	recursive bool
-	ifVersion int // -1: unconditional
-	keep      int // 0: the node's names_keep_versions; -1: all
+	ifVersion int           // -1: unconditional
+	keep      int           // 0: the node's names_keep_versions; -1: all
+	keepFor   time.Duration // 0: the node's names_keep_for; negative: no limit
 }
 
 func (f *nameFlags) add(c *cobra.Command) {
@@ -36,6 +37,7 @@ func (f *nameFlags) add(c *cobra.Command) {
 	fl.DurationVar(&f.ttl, "ttl", 0, "the name expires after this long (e.g. 24h; default never)")
 	fl.BoolVarP(&f.recursive, "recursive", "r", false, "put every file under DIR, named PREFIX + its path below DIR")
 	fl.IntVar(&f.keep, "keep", 0, "keep the N newest versions of the name (this one included); older ones are erased and their objects deleted unless another name uses them (default: the node's names_keep_versions; -1 keeps all)")
+	fl.DurationVar(&f.keepFor, "keep-for", 0, "erase the name's versions created longer than this before the new one (e.g. 72h), objects as with --keep (default: the node's names_keep_for; -1s: no limit)")
 	fl.IntVar(&f.ifVersion, "if-version", -1, "bind only if the name's latest version is N (0: the name has none yet), else exit 8")
 }
 
@@ -58,7 +60,7 @@ func (f *nameFlags) target(args []string) (string, error) {
 }
 
 func (f *nameFlags) options() (client.BindOptions, error) {
-	o := client.BindOptions{TTL: f.ttl, Keep: f.keep}
+	o := client.BindOptions{TTL: f.ttl, Keep: f.keep, KeepFor: f.keepFor}
 	if f.keep < -1 {
 		return o, usagef("--keep %d: want N >= 1, 0 for the node's default or -1 for all", f.keep)
 	}

@@ -78,6 +78,14 @@ func TestCLINames(t *testing.T) {
 	if r = runCLI(t, nil, ep, "get", "/keep/p@1"); r.code != exitNotFound {
 		t.Fatalf("get an erased version: %+v", r)
 	}
+	// --keep-for 1ns: every earlier version is older than that.
+	runCLI(t, nil, ep, "put", v1, "/keep/age")
+	if r = runCLI(t, nil, ep, "put", v2, "/keep/age", "--keep-for", "1ns"); r.code != 0 {
+		t.Fatalf("put --keep-for: %+v", r)
+	}
+	if r = runCLI(t, nil, ep, "versions", "/keep/age"); strings.Count(r.stdout, "erased") != 1 {
+		t.Fatalf("versions after put --keep-for 1ns: %+v", r)
+	}
 	if r = runCLI(t, nil, ep, "put", v1, "/keep/p", "--keep", "-2"); r.code != exitUsage {
 		t.Fatalf("put --keep -2: %+v", r)
 	}
