@@ -23,7 +23,7 @@ type NameEntry struct {
 	// from here on); AllVersions: it removed every earlier version too.
 	Removed     bool          `json:"removed,omitempty"`
 	AllVersions bool          `json:"all_versions,omitempty"`
-	Erased      bool          `json:"erased,omitempty"` // removed by a later removal of all versions
+	Erased      bool          `json:"erased,omitempty"` // by a later removal of all versions, or beyond a later binding's keep
 	Writer      string        `json:"writer"`
 	ContentType string        `json:"content_type,omitempty"`
 	Size        int64         `json:"size"`
@@ -31,6 +31,8 @@ type NameEntry struct {
 	Mode        uint32        `json:"mode"`
 	Created     time.Time     `json:"created"`
 	TTL         time.Duration `json:"ttl,omitempty"`
+	Keep        int           `json:"keep,omitempty"`     // versions this binding keeps (0: all)
+	KeepFor     time.Duration `json:"keep_for,omitempty"` // erases earlier versions older than this before it
 	// HLC is the entry's hybrid logical clock reading, "ms.counter".
 	HLC string `json:"hlc"`
 }
@@ -38,7 +40,7 @@ type NameEntry struct {
 func nameFrom(w rpc.NameEntry) (NameEntry, error) {
 	e := NameEntry{Path: w.Path, Version: w.Version, Removed: w.Tombstone, AllVersions: w.AllVersions, Erased: w.Erased,
 		Writer: w.Writer, ContentType: w.ContentType, Size: w.Size, Owner: w.Owner, Mode: w.Mode,
-		TTL: time.Duration(w.TTL), HLC: fmt.Sprintf("%d.%d", w.HLCWall, w.HLCLogical)}
+		TTL: time.Duration(w.TTL), Keep: w.Keep, KeepFor: time.Duration(w.KeepFor), HLC: fmt.Sprintf("%d.%d", w.HLCWall, w.HLCLogical)}
 	if w.Created != 0 {
 		e.Created = time.Unix(0, w.Created).UTC()
 	}
@@ -61,13 +63,20 @@ type BindOptions struct {
 	// if the name's latest version is *IfVersion (0: no version yet), else
 	// ErrConflict. Decided at the name's rendezvous owner (docs/names.md).
 	IfVersion *int
+	// Keep erases every earlier version but Keep-1 newest (with this one,
+	// Keep versions stay); objects no other version names are deleted.
+	// 0: the node's names_keep_versions; negative: keep all.
+	Keep int
+	// KeepFor erases every earlier version created more than KeepFor
+	// before this one. 0: the node's names_keep_for; negative: no limit.
+	KeepFor time.Duration
 }
 
 // Bind makes path (absolute, e.g. /models/policy.bin) name an object that
 // exists: a new version of path, spread to every node.
 func (c *Client) Bind(ctx context.Context, path string, ref blocks.Ref, o BindOptions) (NameEntry, error) {
 	req := &rpc.NameBindReq{Path: path, Ref: ref[:], ContentType: o.ContentType, Mode: o.Mode, TTL: int64(o.TTL),
-		IfVersion: o.IfVersion}
+		IfVersion: o.IfVersion, Keep: o.Keep, KeepFor: int64(o.KeepFor)}
 	return c.nameEntry(ctx, "bind "+path, rpc.OpNameBind, req)
 }
 
@@ -160,6 +169,10 @@ type RemoveResult struct {
 	Entry   NameEntry    // the removal, a new version of the path
 	Deleted []blocks.Ref // objects no name or version named any more, deleted
 	Freed   int64        // bytes the node freed
+	// Grace: Deleted are deleted this long after the removal, if no name
+	// is bound to them meanwhile (reads in flight finish); 0: deleted
+	// already.
+	Grace time.Duration
 }
 
 // RemoveName removes a name: it resolves no more, its earlier versions
@@ -174,7 +187,7 @@ func (c *Client) RemoveName(ctx context.Context, path string, allVersions bool) 
 	if err := m.Decode(&rep); err != nil {
 		return RemoveResult{}, err
 	}
-	res := RemoveResult{Freed: rep.Freed}
+	res := RemoveResult{Freed: rep.Freed, Grace: time.Duration(rep.Grace)}
 	if res.Entry, err = nameFrom(rep.Entry); err != nil {
 		return res, err
 	}

@@ -16,8 +16,8 @@ type Entry struct {
 	// Version is the entry's rank (from 1) among its path's entries in
 	// (HLC, Writer) order. Set on reads; ignored by Merge.
 	Version int
-	// Erased: a later entry with AllVersions removed this version. Set
-	// on reads.
+	// Erased: a later entry with AllVersions removed this version, or a
+	// later binding's Keep left it out. Set on reads.
 	Erased bool
 	// Ref is the object bound; zero for a tombstone.
 	Ref blocks.Ref
@@ -37,6 +37,14 @@ type Entry struct {
 	Mode    uint32 // permission bits, advisory (see docs/names.md)
 	Created time.Time
 	TTL     time.Duration // 0: forever; else the entry expires at Created+TTL
+	// Keep, on a binding, erases every earlier binding of the path but the
+	// Keep-1 newest before it: with this one, Keep versions stay. 0 keeps
+	// all. Applied by rank over the merged entries, so every node erases
+	// the same versions (see erasedFlags).
+	Keep int
+	// KeepFor, on a binding, erases every earlier binding of the path
+	// created more than KeepFor before this one. 0: no age limit.
+	KeepFor time.Duration
 }
 
 // Key identifies an entry.

@@ -172,6 +172,12 @@ func randomEntries(t *testing.T, rng *rand.Rand, writers, n int) []Entry {
 	for i := 0; i < n; i++ {
 		ns := nss[rng.IntN(writers)]
 		e := Entry{Path: fmt.Sprintf("/d%d/p%d", rng.IntN(3), rng.IntN(8)), Ref: ref(rng.IntN(20))}
+		if rng.IntN(4) == 0 {
+			e.Keep = 1 + rng.IntN(3)
+		}
+		if rng.IntN(5) == 0 {
+			e.KeepFor = time.Duration(1+rng.IntN(5)) * time.Second
+		}
 		if rng.IntN(6) == 0 {
 			e = Entry{Path: e.Path, Tombstone: true, AllVersions: rng.IntN(2) == 0}
 		}
@@ -318,3 +324,99 @@ func FuzzDecodeEntries(f *testing.F) {
 }
 
 var _ = context.Background
+
+// A keep count erases versions by rank: keep=2 over 5 bindings leaves the
+// newest 2; an entry merged later in between erases more, never brings a
+// version back; objects another path names stay named.
+func TestKeepErasesByRank(t *testing.T) {
+	now := time.Unix(20000, 0)
+	clockNow := func() time.Time { return now }
+	a := open(t, "a", nil, clockNow)
+	for i := 1; i <= 5; i++ {
+		if _, err := a.Write(Entry{Path: "/k/p", Ref: ref(i), Keep: 2}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+	}
+	if _, err := a.Write(Entry{Path: "/k/other", Ref: ref(2)}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := a.Versions("/k/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var erased []int
+	for _, v := range vs {
+		if v.Erased {
+			erased = append(erased, v.Version)
+		}
+	}
+	if !slices.Equal(erased, []int{1, 2, 3}) {
+		t.Fatalf("erased versions %v, want 1 2 3", erased)
+	}
+	if _, err := a.Resolve("/k/p", 3); !errors.Is(err, ErrRemoved) {
+		t.Fatalf("/k/p@3: %v", err)
+	}
+	if e, err := a.Resolve("/k/p", 4); err != nil || e.Ref != ref(4) {
+		t.Fatalf("/k/p@4: %v", err)
+	}
+	un := a.Unnamed(nil)
+	if len(un) != 2 || un[ref(1)] == nil || un[ref(3)] == nil || a.Named(ref(1)) || !a.Named(ref(2)) {
+		t.Fatalf("unnamed %v", un)
+	}
+	// A binding from another writer ordered between versions 4 and 5
+	// (keep 0) makes version 4 the third newest binding before 5: erased.
+	b := open(t, "b", nil, func() time.Time { return time.Unix(20003, 500e6) })
+	late, err := b.Write(Entry{Path: "/k/p", Ref: ref(9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Merge([]Entry{late}); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ = a.Versions("/k/p")
+	live := 0
+	for _, v := range vs {
+		if !v.Erased {
+			live++
+		}
+	}
+	if live != 2 || !vs[0].Erased || vs[len(vs)-1].Ref != ref(5) || vs[len(vs)-2].Ref != ref(9) {
+		t.Fatalf("after a late merge: %d live of %d", live, len(vs))
+	}
+}
+
+// KeepFor erases the versions created longer than it before a later
+// binding carrying it; the newest always stays.
+func TestKeepForErasesByAge(t *testing.T) {
+	now := time.Unix(30000, 0)
+	a := open(t, "a", nil, func() time.Time { return now })
+	for i := 1; i <= 4; i++ {
+		if _, err := a.Write(Entry{Path: "/age/p", Ref: ref(i), KeepFor: 90 * time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour)
+	}
+	vs, err := a.Versions("/age/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var erased []int
+	for _, v := range vs {
+		if v.Erased {
+			erased = append(erased, v.Version)
+		}
+	}
+	if !slices.Equal(erased, []int{1, 2}) {
+		t.Fatalf("erased %v, want 1 2", erased)
+	}
+	// Round trip on the wire keeps it.
+	b, err := EncodeEntries(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeEntries(b)
+	if err != nil || back[3].KeepFor != 90*time.Minute {
+		t.Fatalf("decoded %v %v", back, err)
+	}
+}

@@ -171,13 +171,44 @@ func (ns *Namespace) versionLocked(path string, k Key) (Entry, error) {
 func (ns *Namespace) annotate(list pathEntries, i int) Entry {
 	e := list[i]
 	e.Version = i + 1
-	for _, later := range list[i+1:] {
-		if later.AllVersions { // a removal of every version, or a replacing binding
-			e.Erased = true
-			break
+	e.Erased = erasedFlags(list[i:])[0]
+	return e
+}
+
+// erasedFlags tells, for each entry of a path's list (in key order),
+// whether a later entry erased it: a later AllVersions entry (a removal of
+// every version, a replacing binding), or a later binding j with Keep k
+// such that k or more bindings lie in (i, j], or a later binding j with
+// KeepFor d created more than d after binding i. It depends on the set of
+// entries alone, so every node holding the same entries erases the same
+// versions; adding entries only erases more (counts and cutoffs only grow), never
+// brings an erased version back.
+func erasedFlags(list pathEntries) []bool {
+	out := make([]bool, len(list))
+	all := false
+	const none = int(^uint(0) >> 1)
+	margin := none       // min over later keeping j of Keep_j - bindings in (i, j]
+	var cutoff time.Time // max over later j of Created_j - KeepFor_j
+	for i := len(list) - 1; i >= 0; i-- {
+		e := list[i]
+		binding := !e.Tombstone
+		out[i] = all || margin <= 0 || (binding && e.Created.Before(cutoff))
+		if binding && e.KeepFor > 0 {
+			if c := e.Created.Add(-e.KeepFor); c.After(cutoff) {
+				cutoff = c
+			}
+		}
+		if binding && margin != none {
+			margin--
+		}
+		if binding && e.Keep > 0 {
+			margin = min(margin, e.Keep-1)
+		}
+		if e.AllVersions {
+			all = true
 		}
 	}
-	return e
+	return out
 }
 
 // Refs of objects in the namespace.
@@ -191,15 +222,60 @@ func (ns *Namespace) Named(ref blocks.Ref) bool {
 	now := ns.cfg.Now()
 	for b := range ns.buckets {
 		for _, list := range ns.buckets[b].paths {
+			var erased []bool
 			for i := range list {
 				if list[i].Ref != ref || list[i].Tombstone || list[i].Expired(now) {
 					continue
 				}
-				if !ns.annotate(list, i).Erased {
+				if erased == nil {
+					erased = erasedFlags(list)
+				}
+				if !erased[i] {
 					return true
 				}
 			}
 		}
 	}
 	return false
+}
+
+// Unnamed returns the objects some binding of a path named once and no
+// version of any path names now (every binding of them erased or
+// expired), with the paths that named them; only objects one of whose
+// paths passes mine are returned (nil mine: all). These are the objects
+// the namespace may delete.
+func (ns *Namespace) Unnamed(mine func(path string) bool) map[blocks.Ref][]string {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	now := ns.cfg.Now()
+	named := map[blocks.Ref]bool{}
+	was := map[blocks.Ref][]string{}
+	for b := range ns.buckets {
+		for path, list := range ns.buckets[b].paths {
+			erased := erasedFlags(list)
+			for i, e := range list {
+				if e.Tombstone {
+					continue
+				}
+				if !erased[i] && !e.Expired(now) {
+					named[e.Ref] = true
+				} else if ps := was[e.Ref]; len(ps) == 0 || ps[len(ps)-1] != path {
+					was[e.Ref] = append(ps, path)
+				}
+			}
+		}
+	}
+	out := map[blocks.Ref][]string{}
+	for ref, paths := range was {
+		if named[ref] {
+			continue
+		}
+		for _, p := range paths {
+			if mine == nil || mine(p) {
+				out[ref] = paths
+				break
+			}
+		}
+	}
+	return out
 }

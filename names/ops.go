@@ -23,6 +23,14 @@ type BindOptions struct {
 	// Replace erases every earlier version: the new one is the only one
 	// (an S3 overwrite). Objects no other version names can then go.
 	Replace bool
+	// Keep erases every earlier version but the Keep-1 newest: with the
+	// new one, Keep versions stay. 0 is the service's default
+	// (ServiceConfig.KeepVersions); negative keeps all.
+	Keep int
+	// KeepFor erases every earlier version created more than KeepFor
+	// before the new one. 0 is the service's default
+	// (ServiceConfig.KeepFor); negative: no age limit.
+	KeepFor time.Duration
 }
 
 // Bind makes path name ref: a new version, broadcast to every node.
@@ -36,8 +44,16 @@ func (s *Service) Bind(ctx context.Context, path string, ref blocks.Ref, o BindO
 	if n := metaSize(o.Meta); n > MaxMeta {
 		return Entry{}, fmt.Errorf("%w: %d bytes of meta on %s, at most %d", ErrBadPath, n, path, MaxMeta)
 	}
+	keep := o.Keep
+	if keep == 0 {
+		keep = s.cfg.KeepVersions
+	}
+	keepFor := o.KeepFor
+	if keepFor == 0 {
+		keepFor = s.cfg.KeepFor
+	}
 	e := Entry{Path: path, Ref: ref, ContentType: o.ContentType, Meta: o.Meta, Size: o.Size, Owner: o.Owner, Mode: o.Mode, TTL: o.TTL,
-		AllVersions: o.Replace}
+		AllVersions: o.Replace, Keep: max(keep, 0), KeepFor: max(keepFor, 0)}
 	if e.Owner == "" {
 		e.Owner = s.ns.Node()
 	}
@@ -177,9 +193,23 @@ func (s *Service) Remove(ctx context.Context, path string, all bool) (Entry, []b
 	if err != nil || !all {
 		return e, nil, err
 	}
-	var orphans []blocks.Ref
-	seen := map[blocks.Ref]bool{}
+	var live []Entry // versions erased before were freed when they were erased
 	for _, v := range vs {
+		if !v.Erased {
+			live = append(live, v)
+		}
+	}
+	return e, s.Orphans(live, blocks.Ref{}), nil
+}
+
+// Orphans returns the objects of the bindings among before (a path's
+// versions read before a write that erased some) that no version of any
+// path names now, except keep (the object just bound, or zero): the
+// objects the writer of the erasing entry deletes.
+func (s *Service) Orphans(before []Entry, keep blocks.Ref) []blocks.Ref {
+	var orphans []blocks.Ref
+	seen := map[blocks.Ref]bool{keep: true}
+	for _, v := range before {
 		if v.Tombstone || seen[v.Ref] {
 			continue
 		}
@@ -188,5 +218,34 @@ func (s *Service) Remove(ctx context.Context, path string, all bool) (Entry, []b
 			orphans = append(orphans, v.Ref)
 		}
 	}
-	return e, orphans, nil
+	return orphans
+}
+
+// Freeing runs write, a write to path (a Bind, a BindIf), and returns its
+// entry with the objects it orphaned: those of the versions it erased
+// (beyond a keep count, or all with Replace) that no version of any path
+// names any more. The writer deletes them (docs/names.md, "Versions kept").
+func (s *Service) Freeing(path string, write func() (Entry, error)) (Entry, []blocks.Ref, error) {
+	before, _ := s.ns.Versions(path) // none: a new path
+	e, err := write()
+	if err != nil {
+		return e, nil, err
+	}
+	after, err := s.ns.Versions(path)
+	if err != nil {
+		return e, nil, nil
+	}
+	was := map[Key]bool{}
+	for _, v := range before {
+		if !v.Erased {
+			was[v.Key()] = true
+		}
+	}
+	var gone []Entry
+	for _, v := range after {
+		if v.Erased && was[v.Key()] {
+			gone = append(gone, v)
+		}
+	}
+	return e, s.Orphans(gone, e.Ref), nil
 }

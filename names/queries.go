@@ -53,8 +53,10 @@ func (ns *Namespace) Versions(path string) ([]Entry, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
 	}
 	out := make([]Entry, len(list))
+	erased := erasedFlags(list)
 	for i := range list {
-		out[i] = ns.annotate(list, i)
+		out[i] = list[i]
+		out[i].Version, out[i].Erased = i+1, erased[i]
 	}
 	return out, nil
 }

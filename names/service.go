@@ -34,8 +34,14 @@ type ServiceConfig struct {
 	SyncInterval time.Duration
 	// OnNew is called with the entries that were new after a merge or a
 	// local write (for followers such as prefetch); may be nil.
-	OnNew  func([]Entry)
-	Logger zerolog.Logger
+	OnNew func([]Entry)
+	// KeepVersions is the Keep of a binding written without one (0: keep
+	// every version).
+	KeepVersions int
+	// KeepFor is the KeepFor of a binding written without one (0: no age
+	// limit).
+	KeepFor time.Duration
+	Logger  zerolog.Logger
 }
 
 // Service is the namespace of one node on the network: local writes are
@@ -61,6 +67,9 @@ const DefaultSyncInterval = 30 * time.Second
 func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Namespace == nil || cfg.Transport == nil {
 		return nil, errors.New("names: Namespace and Transport are required")
+	}
+	if cfg.KeepVersions < 0 || cfg.KeepFor < 0 {
+		return nil, fmt.Errorf("names: KeepVersions %d or KeepFor %s is negative", cfg.KeepVersions, cfg.KeepFor)
 	}
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval

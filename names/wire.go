@@ -41,11 +41,13 @@ type wireEntry struct {
 	Mode    uint32            `msgpack:"m,omitempty"`
 	Created int64             `msgpack:"c,omitempty"` // unix ns
 	TTL     int64             `msgpack:"ttl,omitempty"`
+	Keep    int               `msgpack:"k,omitempty"`
+	KeepFor int64             `msgpack:"kf,omitempty"` // ns
 }
 
 func toWire(e Entry) wireEntry {
 	w := wireEntry{Path: e.Path, Tomb: e.Tombstone, All: e.AllVersions, Writer: e.Writer, Wall: e.HLC.Wall,
-		Logical: e.HLC.Logical, CT: e.ContentType, Meta: e.Meta, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL)}
+		Logical: e.HLC.Logical, CT: e.ContentType, Meta: e.Meta, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL), Keep: e.Keep, KeepFor: int64(e.KeepFor)}
 	if !e.Ref.IsZero() {
 		w.Ref = e.Ref[:]
 	}
@@ -61,7 +63,7 @@ func (w wireEntry) entry() (Entry, error) {
 	}
 	e := Entry{Path: w.Path, Tombstone: w.Tomb, AllVersions: w.All, Writer: w.Writer,
 		HLC: HLC{Wall: w.Wall, Logical: w.Logical}, ContentType: w.CT, Meta: w.Meta, Size: w.Size, Owner: w.Owner,
-		Mode: w.Mode, TTL: time.Duration(w.TTL)}
+		Mode: w.Mode, TTL: time.Duration(w.TTL), Keep: w.Keep, KeepFor: time.Duration(w.KeepFor)}
 	if len(w.Ref) > 0 {
 		if len(w.Ref) != len(e.Ref) {
 			return Entry{}, fmt.Errorf("%w: entry of %q with a %d-byte ref", ErrBadPath, w.Path, len(w.Ref))

@@ -41,6 +41,9 @@ type Config struct {
 	FetchWindow   int           `yaml:"fetch_window" doc:"block requests kept in flight to each owner during a fetch"`
 
 	NamesSyncInterval time.Duration `yaml:"names_sync_interval" doc:"period of the namespace's anti-entropy: compare bucket digests with a random live member and pull what differs (broadcasts can be lost); negative disables"`
+	NamesKeepVersions int           `yaml:"names_keep_versions" doc:"versions of a name kept by a bind that does not say (put --keep): older ones are erased and their objects deleted when no other name uses them; 0 keeps all"`
+	NamesKeepFor      time.Duration `yaml:"names_keep_for" doc:"age limit of a name's versions for a bind that does not say (put --keep-for): versions created longer than this before the new one are erased, like those beyond names_keep_versions; 0: no limit"`
+	NamesFreeGrace    time.Duration `yaml:"names_free_grace" doc:"how long an object no version names any more (erased, expired) waits before it is deleted, so gets and prefetches already reading it finish; negative deletes at once"`
 
 	RepairDelay      time.Duration  `yaml:"repair_delay" doc:"how long a member must be gone before its copies are made again elsewhere; one back sooner costs no repair"`
 	RepairInterval   time.Duration  `yaml:"repair_interval" doc:"period of the repair pass when nothing triggers one sooner"`
@@ -108,5 +111,6 @@ func DefaultConfig() Config {
 		Logger:           zerolog.Nop(),
 
 		NamesSyncInterval: 30 * time.Second,
+		NamesFreeGrace:    time.Minute,
 	}
 }

@@ -160,6 +160,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: shm_bytes %d is negative (use shm_off to turn shared memory off)", ErrConfig, c.ShmBytes)
 	case c.CacheMaxBytes < 0 || c.CacheMinFree < 0:
 		return fmt.Errorf("%w: cache_max_bytes and cache_min_free must not be negative", ErrConfig)
+	case c.NamesKeepVersions < 0 || c.NamesKeepFor < 0:
+		return fmt.Errorf("%w: names_keep_versions %d or names_keep_for %s is negative (0: no limit)", ErrConfig, c.NamesKeepVersions, c.NamesKeepFor)
 	case c.FetchWindow < 1 || c.FetchWindow > 256:
 		return fmt.Errorf("%w: fetch_window %d outside 1..256", ErrConfig, c.FetchWindow)
 	}

@@ -25,16 +25,25 @@ func (n *Node) startNames() error {
 	}
 	tr := names.Net{Bus: n.bus, Caller: n.peers, Live: n.liveEndpoints}
 	n.names, err = names.NewService(names.ServiceConfig{Namespace: ns, Transport: tr,
-		SyncInterval: n.cfg.NamesSyncInterval, OnNew: n.follow.newEntries,
+		SyncInterval: n.cfg.NamesSyncInterval, OnNew: n.follow.newEntries, KeepVersions: n.cfg.NamesKeepVersions, KeepFor: n.cfg.NamesKeepFor,
 		Logger: n.log.With().Str("component", "names").Logger()})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.names.Start()
+	scan := n.cfg.NamesSyncInterval
+	if scan <= 0 {
+		scan = names.DefaultSyncInterval
+	}
+	n.free = newFreer(n, n.cfg.NamesFreeGrace, scan) // names_free.go
+	n.free.start()
 	return nil
 }
 
 func (n *Node) stopNames() {
+	if n.free != nil {
+		n.free.close()
+	}
 	if n.names != nil {
 		n.names.Close()
 	}

@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"time"
 
-	"github.com/emerge-dev/emerge/blocks"
 	"github.com/emerge-dev/emerge/names"
 	"github.com/emerge-dev/emerge/rpc"
 )
@@ -50,15 +48,19 @@ func (n *Node) nameBind(ctx context.Context, m *rpc.Message) (*rpc.Reply, error)
 	if ct == "" {
 		ct = info.Manifest.ContentType
 	}
-	opts := names.BindOptions{ContentType: ct, Size: info.Manifest.Size, Mode: req.Mode, TTL: time.Duration(req.TTL)}
-	var e names.Entry
-	if req.IfVersion != nil {
-		e, err = n.names.BindIf(ctx, req.Path, ref, opts, *req.IfVersion)
-	} else {
-		e, err = n.names.Bind(ctx, req.Path, ref, opts)
-	}
+	opts := names.BindOptions{ContentType: ct, Size: info.Manifest.Size, Mode: req.Mode, TTL: time.Duration(req.TTL),
+		Keep: req.Keep, KeepFor: time.Duration(req.KeepFor)}
+	e, orphans, err := n.names.Freeing(req.Path, func() (names.Entry, error) {
+		if req.IfVersion != nil {
+			return n.names.BindIf(ctx, req.Path, ref, opts, *req.IfVersion)
+		}
+		return n.names.Bind(ctx, req.Path, ref, opts)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if _, err := n.freeUnnamed(ctx, orphans); err != nil {
+		n.log.Warn().Err(err).Str("path", req.Path).Msg("names: delete the objects of erased versions")
 	}
 	return &rpc.Reply{Body: &rpc.NameEntryRep{Entry: wireName(e)}}, nil
 }
@@ -148,13 +150,13 @@ func (n *Node) nameRemove(ctx context.Context, m *rpc.Message) (*rpc.Reply, erro
 		return nil, err
 	}
 	rep := &rpc.NameRemoveRep{Entry: wireName(e)}
+	if rep.Freed, err = n.freeUnnamed(ctx, orphans); err != nil {
+		return nil, err
+	}
+	if len(orphans) > 0 && n.free.grace > 0 {
+		rep.Grace = int64(n.free.grace)
+	}
 	for _, ref := range orphans {
-		freed, err := n.files.Delete(ctx, ref)
-		if err != nil && !errors.Is(err, blocks.ErrNotFound) && !errors.Is(err, blocks.ErrDeleted) {
-			return nil, err
-		}
-		n.dropHot(ref)
-		rep.Freed += freed
 		if len(rep.Deleted) < rpc.MaxNameRefs {
 			rep.Deleted = append(rep.Deleted, ref[:])
 		}
@@ -166,7 +168,7 @@ func (n *Node) nameRemove(ctx context.Context, m *rpc.Message) (*rpc.Reply, erro
 func wireName(e names.Entry) rpc.NameEntry {
 	w := rpc.NameEntry{Path: e.Path, Version: e.Version, Tombstone: e.Tombstone, AllVersions: e.AllVersions,
 		Erased: e.Erased, Writer: e.Writer, HLCWall: e.HLC.Wall, HLCLogical: e.HLC.Logical,
-		ContentType: e.ContentType, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL)}
+		ContentType: e.ContentType, Size: e.Size, Owner: e.Owner, Mode: e.Mode, TTL: int64(e.TTL), Keep: e.Keep, KeepFor: int64(e.KeepFor)}
 	if !e.Ref.IsZero() {
 		ref := e.Ref
 		w.Ref = ref[:]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -18,8 +19,12 @@ import (
 	"github.com/emerge-dev/emerge/node"
 )
 
-// fastNames syncs the namespace every 200 ms.
-func fastNames(i int, c *node.Config) { c.NamesSyncInterval = 200 * time.Millisecond }
+// fastNames syncs the namespace (and scans for unnamed objects) every
+// 200 ms and deletes unnamed objects without a grace.
+func fastNames(i int, c *node.Config) {
+	c.NamesSyncInterval = 200 * time.Millisecond
+	c.NamesFreeGrace = -1
+}
 
 func sameNamespace(nodes []*node.Node) bool {
 	want := fmt.Sprint(nodes[0].Names().Namespace().Digests())
@@ -320,7 +325,10 @@ func TestNamesFollowDeliversEveryVersion(t *testing.T) {
 // A name bound with a TTL resolves on every node until it expires, then
 // on none, and leaves every listing; a later version without TTL is live.
 func TestNamesTTLExpiresEverywhere(t *testing.T) {
-	nodes := nodetest.Cluster(t, 3, fastNames)
+	nodes := nodetest.Cluster(t, 3, func(i int, c *node.Config) {
+		fastNames(i, c)
+		c.NamesFreeGrace = time.Hour // the object outlives its name here: it is bound again below
+	})
 	ctx := nodetest.Context(t, time.Minute)
 	c := nodetest.Client(t, nodes[0])
 	ref, err := c.PutBytes(ctx, []byte("short-lived"), client.PutOptions{})
@@ -357,5 +365,204 @@ func TestNamesTTLExpiresEverywhere(t *testing.T) {
 	}
 	if got, err := c.Resolve(ctx, "/tmp/lease"); err != nil || got.Version != 2 {
 		t.Fatalf("a version without TTL after expiry: %+v %v", got, err)
+	}
+}
+
+// goneEverywhere reports whether no node holds ref's manifest any more.
+func goneEverywhere(nodes []*node.Node, ref blocks.Ref) bool {
+	for _, n := range nodes {
+		if _, _, err := n.Store().Manifest(ref); err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Five puts to a name with keep 2 leave 2 versions, and the objects of
+// the 3 erased ones go from every node (after a grace); an erased version
+// whose object another name holds keeps its object.
+func TestNamesKeepDeletesOldObjects(t *testing.T) {
+	nodes := nodetest.Cluster(t, 3, func(i int, c *node.Config) {
+		fastNames(i, c)
+		c.NamesFreeGrace = 50 * time.Millisecond
+	})
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	var refs []blocks.Ref
+	for v := 1; v <= 5; v++ {
+		e, err := c.PutName(ctx, "/keep/p", bytes.NewReader(testdata.Bytes(uint64(v), 100<<10)),
+			client.PutOptions{BlockSize: 64 << 10}, client.BindOptions{Keep: 2})
+		if err != nil || e.Version != v {
+			t.Fatalf("version %d: %+v %v", v, e, err)
+		}
+		refs = append(refs, e.Ref)
+	}
+	nodetest.WaitFor(t, 20*time.Second, "the 3 oldest objects gone from every node", func() bool {
+		for _, ref := range refs[:3] {
+			if !goneEverywhere(nodes, ref) {
+				return false
+			}
+		}
+		return true
+	})
+	for i, n := range nodes {
+		vs, err := n.Names().Versions(ctx, "/keep/p")
+		if err != nil || len(vs) != 5 {
+			t.Fatalf("node %d: %d versions, %v", i, len(vs), err)
+		}
+		for _, v := range vs {
+			if v.Erased != (v.Version <= 3) {
+				t.Fatalf("node %d: version %d erased %v", i, v.Version, v.Erased)
+			}
+		}
+		for _, ref := range refs[3:] {
+			if b, err := nodetest.Client(t, n).GetBytes(ctx, ref); err != nil || len(b) != 100<<10 {
+				t.Fatalf("node %d: a kept version: %v", i, err)
+			}
+		}
+	}
+
+	shared, err := c.PutName(ctx, "/keep/q", bytes.NewReader([]byte("held elsewhere")), client.PutOptions{}, client.BindOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Bind(ctx, "/keep/other", shared.Ref, client.BindOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "/keep/other on every node", func() bool {
+		for _, n := range nodes {
+			if _, err := n.Names().Resolve(ctx, "/keep/other"); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	last, err := nodetest.Client(t, nodes[1]).PutName(ctx, "/keep/q", bytes.NewReader([]byte("newer")), client.PutOptions{},
+		client.BindOptions{Keep: 1})
+	if err != nil || last.Version != 2 {
+		t.Fatalf("/keep/q@2: %+v %v", last, err)
+	}
+	// Wait until every node holds the erasing entry and had time to act;
+	// then the shared object must still be readable from every node.
+	nodetest.WaitFor(t, 10*time.Second, "/keep/q@1 erased on every node", func() bool {
+		for _, n := range nodes {
+			if _, err := n.Names().Resolve(ctx, "/keep/q@1"); !errors.Is(err, blocks.ErrDeleted) {
+				return false
+			}
+			if n.FreesPending() != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, n := range nodes {
+		if b, err := nodetest.Client(t, n).GetBytes(ctx, shared.Ref); err != nil || string(b) != "held elsewhere" {
+			t.Fatalf("node %d: the object /keep/other names: %q %v", i, b, err)
+		}
+	}
+}
+
+// An object whose only name expired is deleted from every node.
+func TestNamesTTLDeletesObject(t *testing.T) {
+	nodes := nodetest.Cluster(t, 3, fastNames)
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[1])
+	e, err := c.PutName(ctx, "/lease/obj", bytes.NewReader(testdata.Bytes(7, 100<<10)), client.PutOptions{BlockSize: 64 << 10},
+		client.BindOptions{TTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitFor(t, 30*time.Second, "the expired name's object gone from every node", func() bool {
+		return goneEverywhere(nodes, e.Ref)
+	})
+	if !time.Now().After(e.Created.Add(e.TTL)) {
+		t.Fatalf("deleted before the name expired at %s", e.Created.Add(e.TTL))
+	}
+	for i, n := range nodes {
+		if _, err := nodetest.Client(t, n).GetBytes(ctx, e.Ref); err == nil {
+			t.Fatalf("node %d still serves the object", i)
+		}
+	}
+}
+
+// A get that started before a version was erased finishes with every
+// byte: the erasure schedules the object's deletion, the reader goes on
+// reading across it, and only after the grace is the object gone.
+func TestNamesGetInFlightAcrossErasure(t *testing.T) {
+	nodes := nodetest.Cluster(t, 3, func(i int, c *node.Config) {
+		fastNames(i, c)
+		c.NamesFreeGrace = 10 * time.Second // longer than the rest of the read takes
+	})
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	want := testdata.Bytes(11, 2<<20)
+	e, err := c.PutName(ctx, "/inflight/obj", bytes.NewReader(want), client.PutOptions{BlockSize: 64 << 10}, client.BindOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := nodetest.Client(t, nodes[2])
+	nodetest.WaitFor(t, 10*time.Second, "the name on node 2", func() bool {
+		_, err := reader.Resolve(ctx, "/inflight/obj")
+		return err == nil
+	})
+	r, _, err := reader.GetName(ctx, "/inflight/obj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got := make([]byte, 64<<10)
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutName(ctx, "/inflight/obj", bytes.NewReader([]byte("next")), client.PutOptions{},
+		client.BindOptions{Keep: 1}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "the old object's deletion scheduled", func() bool {
+		return nodes[0].FreesPending() > 0
+	})
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("a get in flight across the erasure: %v", err)
+	}
+	if !bytes.Equal(append(got, rest...), want) {
+		t.Fatal("a get in flight across the erasure read wrong bytes")
+	}
+	nodetest.WaitFor(t, 30*time.Second, "the old object gone from every node after the grace", func() bool {
+		return goneEverywhere(nodes, e.Ref)
+	})
+}
+
+// An object bound to a new name during the grace is not deleted.
+func TestNamesBoundDuringGraceStays(t *testing.T) {
+	nodes := nodetest.Cluster(t, 2, func(i int, c *node.Config) {
+		fastNames(i, c)
+		c.NamesFreeGrace = 3 * time.Second
+	})
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	e, err := c.PutName(ctx, "/grace/a", bytes.NewReader([]byte("saved")), client.PutOptions{}, client.BindOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.RemoveName(ctx, "/grace/a", true)
+	if err != nil || len(res.Deleted) != 1 || res.Grace != 3*time.Second {
+		t.Fatalf("rm --all-versions: %+v %v", res, err)
+	}
+	if _, err := nodetest.Client(t, nodes[1]).Bind(ctx, "/grace/b", e.Ref, client.BindOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitFor(t, 20*time.Second, "the grace over on every node", func() bool {
+		for _, n := range nodes {
+			if n.FreesPending() != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, n := range nodes {
+		if b, err := nodetest.Client(t, n).GetBytes(ctx, e.Ref); err != nil || string(b) != "saved" {
+			t.Fatalf("node %d: %q %v", i, b, err)
+		}
 	}
 }

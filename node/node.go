@@ -46,6 +46,7 @@ type Node struct {
 	ns       *names.Namespace
 	names    *names.Service // the namespace on the network (names.go)
 	follow   *follower      // prefetch of followed names (names_follow.go)
+	free     *freer         // deletes objects no version names (names_free.go)
 	// quarantined relays the store's bad copies to the object service,
 	// holding those found at open until the service exists.
 	quarantined relay

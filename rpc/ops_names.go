@@ -9,7 +9,7 @@ type NameEntry struct {
 	Ref         []byte `msgpack:"ref,omitempty"` // absent for a removal
 	Tombstone   bool   `msgpack:"tomb,omitempty"`
 	AllVersions bool   `msgpack:"all,omitempty"`    // a removal of every earlier version
-	Erased      bool   `msgpack:"erased,omitempty"` // removed by a later removal of all versions
+	Erased      bool   `msgpack:"erased,omitempty"` // by a later removal of all versions, or beyond a later binding's keep
 	Writer      string `msgpack:"w"`
 	HLCWall     int64  `msgpack:"hw"` // hybrid logical clock: unix ms
 	HLCLogical  uint32 `msgpack:"hl,omitempty"`
@@ -17,8 +17,10 @@ type NameEntry struct {
 	Size        int64  `msgpack:"size,omitempty"`
 	Owner       string `msgpack:"owner,omitempty"`
 	Mode        uint32 `msgpack:"mode,omitempty"`
-	Created     int64  `msgpack:"created,omitempty"` // unix ns
-	TTL         int64  `msgpack:"ttl,omitempty"`     // ns; 0: forever
+	Created     int64  `msgpack:"created,omitempty"`  // unix ns
+	TTL         int64  `msgpack:"ttl,omitempty"`      // ns; 0: forever
+	Keep        int    `msgpack:"keep,omitempty"`     // versions this binding keeps; 0: all
+	KeepFor     int64  `msgpack:"keep_for,omitempty"` // ns: erases versions older than this before it; 0: none
 }
 
 // NameBindReq binds Path to Ref: a new version. Mode 0 is the default
@@ -37,6 +39,13 @@ type NameBindReq struct {
 	// Forwarded marks a compare-and-set a node passed to the owner: the
 	// receiver decides it itself and never forwards again.
 	Forwarded bool `msgpack:"fwd,omitempty"`
+	// Keep erases every earlier version but Keep-1 (with this one, Keep
+	// stay); their objects no other version names are deleted. 0: the
+	// node's names_keep_versions; negative: keep all.
+	Keep int `msgpack:"keep,omitempty"`
+	// KeepFor (ns) erases every earlier version created more than KeepFor
+	// before this one. 0: the node's names_keep_for; negative: no limit.
+	KeepFor int64 `msgpack:"keep_for,omitempty"`
 }
 
 // NameReq names a path (NameVersions) or a path@N (NameResolve; no @N: the
@@ -110,6 +119,9 @@ type NameRemoveRep struct {
 	Entry   NameEntry `msgpack:"e"`
 	Deleted Refs      `msgpack:"deleted,omitempty"`
 	Freed   int64     `msgpack:"freed,omitempty"` // bytes freed on the answering node
+	// Grace (ns) is how long the objects of Deleted wait before they are
+	// deleted (names_free_grace); 0: deleted already.
+	Grace int64 `msgpack:"grace,omitempty"`
 }
 
 // NameDigestsRep is the answering node's bucket digests (anti-entropy).

@@ -25,7 +25,9 @@ type nameFlags struct {
 	mode      string
 	ttl       time.Duration
 	recursive bool
-	ifVersion int // -1: unconditional
+	ifVersion int           // -1: unconditional
+	keep      int           // 0: the node's names_keep_versions; -1: all
+	keepFor   time.Duration // 0: the node's names_keep_for; negative: no limit
 }
 
 func (f *nameFlags) add(c *cobra.Command) {
@@ -34,6 +36,8 @@ func (f *nameFlags) add(c *cobra.Command) {
 	fl.StringVar(&f.mode, "mode", "", "mode of the name, octal (default 0666; advisory, see docs/names.md)")
 	fl.DurationVar(&f.ttl, "ttl", 0, "the name expires after this long (e.g. 24h; default never)")
 	fl.BoolVarP(&f.recursive, "recursive", "r", false, "put every file under DIR, named PREFIX + its path below DIR")
+	fl.IntVar(&f.keep, "keep", 0, "keep the N newest versions of the name (this one included); older ones are erased and their objects deleted unless another name uses them (default: the node's names_keep_versions; -1 keeps all)")
+	fl.DurationVar(&f.keepFor, "keep-for", 0, "erase the name's versions created longer than this before the new one (e.g. 72h), objects as with --keep (default: the node's names_keep_for; -1s: no limit)")
 	fl.IntVar(&f.ifVersion, "if-version", -1, "bind only if the name's latest version is N (0: the name has none yet), else exit 8")
 }
 
@@ -56,7 +60,10 @@ func (f *nameFlags) target(args []string) (string, error) {
 }
 
 func (f *nameFlags) options() (client.BindOptions, error) {
-	o := client.BindOptions{TTL: f.ttl}
+	o := client.BindOptions{TTL: f.ttl, Keep: f.keep, KeepFor: f.keepFor}
+	if f.keep < -1 {
+		return o, usagef("--keep %d: want N >= 1, 0 for the node's default or -1 for all", f.keep)
+	}
 	if f.ttl < 0 {
 		return o, usagef("--ttl %s is negative", f.ttl)
 	}
@@ -303,11 +310,15 @@ func rmName(cmd *cobra.Command, g *globals, c *client.Client, p string, all bool
 	}
 	if g.json {
 		return printJSON(cmd.OutOrStdout(), rmNameOutput{Name: p, Version: res.Entry.Version, AllVersions: all,
-			Deleted: refStrings(res), Freed: res.Freed, Node: c.Node().ID})
+			Deleted: refStrings(res), Freed: res.Freed, GraceMS: res.Grace.Milliseconds(), Node: c.Node().ID})
 	}
 	what := "removed " + p
 	if all {
 		what += " (all versions)"
+	}
+	if res.Grace > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s; %d object(s) no name uses, deleted in %s\n", what, len(res.Deleted), res.Grace)
+		return nil
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s; %d object(s) deleted (freed %s on %s)\n", what, len(res.Deleted),
 		units.Human(res.Freed), c.Node().ID)
@@ -329,6 +340,7 @@ type rmNameOutput struct {
 	AllVersions bool     `json:"all_versions,omitempty"`
 	Deleted     []string `json:"deleted"` // objects no name used any more
 	Freed       int64    `json:"freed"`
+	GraceMS     int64    `json:"grace_ms,omitempty"` // the objects are deleted this long after (0: already)
 	Node        string   `json:"node"`
 }
 

@@ -66,6 +66,29 @@ func TestCLINames(t *testing.T) {
 	if r = runCLI(t, nil, ep, "get", "/models/policy.bin@2"); r.stdout != "second policy" {
 		t.Fatalf("the object of another version went: %+v", r)
 	}
+	// --keep 1: the earlier version is erased (its object, named elsewhere, stays).
+	for _, f := range []string{v1, v2} {
+		if r = runCLI(t, nil, ep, "put", f, "/keep/p", "--keep", "1"); r.code != 0 {
+			t.Fatalf("put --keep 1: %+v", r)
+		}
+	}
+	if r = runCLI(t, nil, ep, "versions", "/keep/p"); r.code != 0 || strings.Count(r.stdout, "erased") != 1 || strings.Count(r.stdout, "live") != 1 {
+		t.Fatalf("versions after put --keep 1: %+v", r)
+	}
+	if r = runCLI(t, nil, ep, "get", "/keep/p@1"); r.code != exitNotFound {
+		t.Fatalf("get an erased version: %+v", r)
+	}
+	// --keep-for 1ns: every earlier version is older than that.
+	runCLI(t, nil, ep, "put", v1, "/keep/age")
+	if r = runCLI(t, nil, ep, "put", v2, "/keep/age", "--keep-for", "1ns"); r.code != 0 {
+		t.Fatalf("put --keep-for: %+v", r)
+	}
+	if r = runCLI(t, nil, ep, "versions", "/keep/age"); strings.Count(r.stdout, "erased") != 1 {
+		t.Fatalf("versions after put --keep-for 1ns: %+v", r)
+	}
+	if r = runCLI(t, nil, ep, "put", v1, "/keep/p", "--keep", "-2"); r.code != exitUsage {
+		t.Fatalf("put --keep -2: %+v", r)
+	}
 
 	tree := filepath.Join(dir, "run-7")
 	os.MkdirAll(filepath.Join(tree, "shards"), 0o755)
