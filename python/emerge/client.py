@@ -139,17 +139,24 @@ class Client:
     # Names (docs/names.md): every call that takes a ref also takes a name,
     # "/path" (its latest version) or "/path@N".
 
-    def bind(self, name: str, ref, *, mode: int | None = None, ttl: float | None = None) -> dict:
+    def bind(self, name: str, ref, *, mode: int | None = None, ttl: float | None = None,
+             keep: int | None = None, keep_for: float | None = None) -> dict:
         """Binds name (an absolute path such as /models/policy.bin) to an
         object that exists: a new version of name. mode (advisory) defaults
-        to 0o666, ttl (seconds) to forever. Returns the entry (path,
-        version, ref, ...)."""
+        to 0o666, ttl (seconds) to forever. keep: the versions kept, this
+        one included (-1 all; default the node's names_keep_versions);
+        keep_for (seconds): versions older than that before this one are
+        erased. Returns the entry (path, version, ref, ...)."""
         _check_name(name)
         fields = {"path": name, "ref": self._ref(ref)}
         if mode:
             fields["mode"] = int(mode)
         if ttl:
             fields["ttl"] = int(ttl * 1e9)
+        if keep:
+            fields["keep"] = int(keep)
+        if keep_for:
+            fields["keep_for"] = int(keep_for * 1e9)
         return _entry(self._conn.call(wire.NAME_BIND, fields).get("e") or {})
 
     def resolve(self, name: str) -> dict:
@@ -390,4 +397,5 @@ def _entry(e: dict) -> dict:
     return {"path": e.get("p", ""), "version": e.get("v", 0), "ref": bytes(ref).hex() if ref else None,
             "removed": bool(e.get("tomb")), "writer": e.get("w", ""), "content_type": e.get("ct", ""),
             "size": e.get("size", 0), "owner": e.get("owner", ""), "mode": e.get("mode", 0),
-            "created_ns": e.get("created", 0), "ttl_ns": e.get("ttl", 0)}
+            "created_ns": e.get("created", 0), "ttl_ns": e.get("ttl", 0),
+            "keep": e.get("keep", 0), "keep_for_ns": e.get("keep_for", 0), "erased": bool(e.get("erased"))}

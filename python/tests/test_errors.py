@@ -74,6 +74,17 @@ def test_names(remote):
         remote.get("/datasets/x.bin")
 
 
+def test_bind_keeps_versions(remote):
+    refs = [remote.put(b"v%d" % i) for i in range(3)]
+    for r in refs:
+        e = remote.bind("/keep/k.bin", r, keep=2)
+    assert e["keep"] == 2 and e["version"] == 3
+    assert [v["erased"] for v in remote.versions("/keep/k.bin")] == [True, False, False]
+    assert remote.get("/keep/k.bin@2") == b"v1"
+    with pytest.raises(emerge.Deleted):
+        remote.get("/keep/k.bin@1")
+
+
 def test_too_large_and_no_space(nodes):
     n = nodes.start("--replicas", "1", "--shm-bytes", "4MiB")
     with emerge.Client(n.rpc) as c:
