@@ -72,6 +72,19 @@ type BindOptions struct {
 	KeepFor time.Duration
 }
 
+// RefTTLDir holds the names that give plain refs a TTL (Expire).
+const RefTTLDir = "/.ttl/"
+
+// Expire gives an object put without a name a time to live: it binds
+// RefTTLDir + ref with ttl, and when that name expires the object goes
+// everywhere unless another name uses it (docs/names.md, "TTL").
+func (c *Client) Expire(ctx context.Context, ref blocks.Ref, ttl time.Duration) (NameEntry, error) {
+	if ttl <= 0 {
+		return NameEntry{}, fmt.Errorf("%w: ttl %s, want > 0", ErrBadRequest, ttl)
+	}
+	return c.Bind(ctx, RefTTLDir+ref.String(), ref, BindOptions{TTL: ttl, Keep: 1})
+}
+
 // Bind makes path (absolute, e.g. /models/policy.bin) name an object that
 // exists: a new version of path, spread to every node.
 func (c *Client) Bind(ctx context.Context, path string, ref blocks.Ref, o BindOptions) (NameEntry, error) {

@@ -485,6 +485,31 @@ func TestNamesTTLDeletesObject(t *testing.T) {
 	}
 }
 
+// A plain ref given a TTL (put --ttl without a name) goes everywhere when
+// its /.ttl/ name expires; the ref alone was its only use.
+func TestRefTTLDeletesObject(t *testing.T) {
+	nodes := nodetest.Cluster(t, 3, fastNames)
+	ctx := nodetest.Context(t, time.Minute)
+	c := nodetest.Client(t, nodes[0])
+	ref, err := c.PutBytes(ctx, testdata.Bytes(8, 100<<10), client.PutOptions{BlockSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Expire(ctx, ref, 0); !errors.Is(err, client.ErrBadRequest) {
+		t.Fatalf("expire with no ttl: %v, want bad request", err)
+	}
+	e, err := c.Expire(ctx, ref, time.Second)
+	if err != nil || e.Path != client.RefTTLDir+ref.String() {
+		t.Fatalf("expire: %+v, %v", e, err)
+	}
+	nodetest.WaitFor(t, 30*time.Second, "the expired ref gone from every node", func() bool {
+		return goneEverywhere(nodes, ref)
+	})
+	if !time.Now().After(e.Created.Add(e.TTL)) {
+		t.Fatalf("deleted before the ttl ran out at %s", e.Created.Add(e.TTL))
+	}
+}
+
 // A get that started before a version was erased finishes with every
 // byte: the erasure schedules the object's deletion, the reader goes on
 // reading across it, and only after the grace is the object gone.

@@ -34,7 +34,7 @@ func (f *nameFlags) add(c *cobra.Command) {
 	fl := c.Flags()
 	fl.StringVar(&f.name, "name", "", "bind this name (an absolute path, /models/policy.bin) to the object: a new version")
 	fl.StringVar(&f.mode, "mode", "", "mode of the name, octal (default 0666; advisory, see docs/names.md)")
-	fl.DurationVar(&f.ttl, "ttl", 0, "the name expires after this long (e.g. 24h; default never)")
+	fl.DurationVar(&f.ttl, "ttl", 0, "the name expires after this long (e.g. 24h; default never); without a name, the object itself (held by the name /.ttl/REF)")
 	fl.BoolVarP(&f.recursive, "recursive", "r", false, "put every file under DIR, named PREFIX + its path below DIR")
 	fl.IntVar(&f.keep, "keep", 0, "keep the N newest versions of the name (this one included); older ones are erased and their objects deleted unless another name uses them (default: the node's names_keep_versions; -1 keeps all)")
 	fl.DurationVar(&f.keepFor, "keep-for", 0, "erase the name's versions created longer than this before the new one (e.g. 72h), objects as with --keep (default: the node's names_keep_for; -1s: no limit)")

@@ -104,6 +104,12 @@ func (o *putOptions) run(cmd *cobra.Command, g *globals, name, bind string) erro
 	if bind != "" {
 		return bindAfterPut(cmd, g, c, res, bind, &o.names)
 	}
+	if o.names.ttl > 0 { // a plain ref with a time to live: a name under /.ttl/ holds it
+		if _, err := c.Expire(cmd.Context(), res.Ref, o.names.ttl); err != nil {
+			fmt.Fprintln(cmd.OutOrStdout(), res.Ref) // stored all the same: say what
+			return fmt.Errorf("stored %s, but its ttl was not set: %w", res.Ref, err)
+		}
+	}
 	if g.json {
 		return printJSON(cmd.OutOrStdout(), putOutput{Ref: res.Ref.String(), Size: res.Size, Blocks: res.Blocks,
 			Copies: res.Copies, Replicas: res.Replicas})
