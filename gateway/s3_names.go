@@ -35,12 +35,25 @@ const (
 // every earlier one (names.BindOptions.Replace), and a DELETE removes every
 // version; objects no other name holds are then deleted.
 type NamesNamespace struct {
-	svc *names.Service
+	svc  *names.Service
+	free func([]blocks.Ref)
 }
 
-// NewNamesNamespace serves S3 from svc.
-func NewNamesNamespace(svc *names.Service) *NamesNamespace {
-	return &NamesNamespace{svc: svc}
+// NewNamesNamespace serves S3 from svc. free, when set, takes the objects
+// an overwrite or a DELETE leaves unnamed (the node deletes them after a
+// grace that lets reads in flight finish); without it Put and Delete
+// return them and the gateway deletes them at once.
+func NewNamesNamespace(svc *names.Service, free func([]blocks.Ref)) *NamesNamespace {
+	return &NamesNamespace{svc: svc, free: free}
+}
+
+// unused hands refs to free, if set, or returns them to the gateway.
+func (m *NamesNamespace) unused(refs []blocks.Ref) []blocks.Ref {
+	if m.free == nil {
+		return refs
+	}
+	m.free(refs)
+	return nil
 }
 
 func bucketDir(bucket string) string { return "/" + bucket + "/" }
@@ -177,7 +190,7 @@ func (m *NamesNamespace) Put(ctx context.Context, bucket string, e Entry) ([]blo
 		}
 		seen[v.Ref] = true
 	}
-	return unused, nil
+	return m.unused(unused), nil
 }
 
 func (m *NamesNamespace) Delete(ctx context.Context, bucket, key string) ([]blocks.Ref, error) {
@@ -189,7 +202,7 @@ func (m *NamesNamespace) Delete(ctx context.Context, bucket, key string) ([]bloc
 	if errors.Is(err, names.ErrNotFound) || errors.Is(err, names.ErrRemoved) {
 		return nil, m.noKey(ctx, bucket, key)
 	}
-	return unused, err
+	return m.unused(unused), err
 }
 
 // noKey is the error of a missing key: no such bucket, or no such key.

@@ -165,6 +165,6 @@ func (n *Node) s3Config() *gateway.S3Config {
 	}
 	n.log.Info().Str("access_key", n.cfg.S3AccessKey).
 		Msg("S3 on http_listen: buckets are top-level directories of the namespace of names")
-	return &gateway.S3Config{Namespace: gateway.NewNamesNamespace(n.names),
+	return &gateway.S3Config{Namespace: gateway.NewNamesNamespace(n.names, n.free.schedule),
 		Credentials: []gateway.Credentials{{AccessKey: n.cfg.S3AccessKey, SecretKey: n.cfg.S3SecretKey}}}
 }
