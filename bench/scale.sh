@@ -6,8 +6,10 @@
 # stopped on exit. Rows (ROWS, default "members whohas get small"):
 #
 #   members  NODES (32) node processes, each joining through the first; the
-#            seconds from the last start (its spawn, and its ready file) until
-#            every node counts NODES alive members (emerge_members on /metrics).
+#            seconds from the last spawn until every node counts NODES alive
+#            members (emerge_members on /metrics), polled from the last spawn
+#            on, every node in one curl a round (members.trace keeps each
+#            round: seconds, node, alive, suspect).
 #   whohas   BenchmarkWhoHas with EMERGE_BENCH_NODES=NODES (in-process
 #            cluster): p50/p99 of the who-has lookup against an rpc ping.
 #   get      GET_GIB (16) GiB of random bytes put into node A (replicas 1),
@@ -84,11 +86,17 @@ stop() {
 	wait "$1" 2>/dev/null || true
 }
 
-alive() { curl -sf "$1/metrics" | awk '/^emerge_members\{state="alive"\}/ {print $2}'; }
+# states URL...: one line "I ALIVE SUSPECT" per URL (I from 0), the members
+# the node at URL I sees, fetched by one curl so that a round over 32 nodes
+# costs the nodes little CPU and takes milliseconds, not seconds.
+states() {
+	curl -s -m 2 -w '\n#end\n' "$@" | awk '/^emerge_members\{state="alive"\}/ {a = $2}
+		/^emerge_members\{state="suspect"\}/ {s = $2} /^#end$/ {print i++, a + 0, s + 0; a = 0; s = 0}' || true
+}
 
 row_members() {
 	echo "== members: $NODES node processes, load $(load)"
-	local i peer t_last t_ready http=() done_at=() left
+	local i peer t_last done_at=() left
 	start m0 --shm-off --replicas 1
 	ready m0
 	peer=$(field "$WORK/m0.ready" rpc)
@@ -98,30 +106,45 @@ row_members() {
 		pids+=("$STARTED")
 	done
 	t_last=$(now)
-	for ((i = 0; i < NODES; i++)); do ready "m$i"; done
-	t_ready=$(since "$t_last")
-	for ((i = 0; i < NODES; i++)); do http+=("$(field "$WORK/m$i.ready" http)"); done
+	# Poll from the last spawn on: a node not ready yet counts as short.
 	left=$NODES
 	local deadline=$(($(date +%s) + 120))
+	local urls=() t a su nready=0 t_ready
+	for ((i = 0; i < NODES; i++)); do urls+=("http://127.0.0.1:1/not-ready"); done
 	while ((left > 0)); do
-		for ((i = 0; i < NODES; i++)); do
-			[[ -n ${done_at[i]:-} ]] && continue
-			if [[ $(alive "${http[i]}") == "$NODES" ]]; then
-				done_at[i]=$(since "$t_last")
+		if ((nready < NODES)); then
+			for ((i = 0; i < NODES; i++)); do
+				if [[ ${urls[i]} == *not-ready && -s $WORK/m$i.ready ]]; then
+					urls[i]=$(field "$WORK/m$i.ready" http)/metrics
+					nready=$((nready + 1))
+				fi
+			done
+			((nready < NODES)) || t_ready=$(since "$t_last")
+		fi
+		t=$(since "$t_last")
+		while read -r i a su; do
+			echo "$t m$i $a $su" >>"$OUT/members.trace"
+			if [[ -z ${done_at[i]:-} && $a == "$NODES" ]]; then
+				done_at[i]=$t
 				left=$((left - 1))
 			fi
-		done
+		done < <(states "${urls[@]}")
 		if (($(date +%s) > deadline)); then
 			echo "members: $left nodes still short of $NODES after 120 s" >&2
 			exit 1
 		fi
+		sleep 0.1
 	done
-	local last
-	last=$(printf '%s\n' "${done_at[@]}" | sort -g | tail -1)
+	local last first median
+	printf '%s\n' "${done_at[@]}" | sort -g >"$OUT/members.converged"
+	first=$(head -1 "$OUT/members.converged")
+	median=$(sed -n "$(((NODES + 1) / 2))p" "$OUT/members.converged")
+	last=$(tail -1 "$OUT/members.converged")
 	local rss=0
 	for i in "${pids[@]}"; do rss=$((rss + $(kib "$i" VmRSS))); done
-	printf 'members %d: all ready %.2f s after the last spawn; all see %d alive %.2f s after it (%.2f s after the last ready); RSS %d MiB total, load %s\n' \
-		"$NODES" "$t_ready" "$NODES" "$last" "$(echo "$last - $t_ready" | bc -l)" $((rss / 1024)) "$(load)" | tee -a "$OUT/summary"
+	printf 'members %d: all ready %.2f s after the last spawn; all see %d alive %.2f s after it (%.2f s after the last ready; first node %.2f s, median %.2f s); RSS %d MiB total, load %s\n' \
+		"$NODES" "$t_ready" "$NODES" "$last" "$(echo "$last - $t_ready" | bc -l)" "$first" "$median" $((rss / 1024)) "$(load)" |
+		tee -a "$OUT/summary"
 	for i in "${pids[@]}"; do stop "$i"; done
 	PIDS=()
 	for ((i = 0; i < NODES; i++)); do rm -rf "$WORK/m$i"; done
