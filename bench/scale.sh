@@ -23,6 +23,7 @@
 #            `emerge ls` of every object (seconds, lines, the client's max RSS)
 #            and the seconds to its first page (`emerge ls | head`).
 #
+# NODE_FLAGS (word-split) is added to every node's command line.
 # QUICK=1 shrinks everything (8 nodes, 1 GiB, 20k objects). It fails on a
 # wrong count or a failed command, never on a figure. OUT (default a temporary
 # directory) keeps the logs and the raw samples.
@@ -38,6 +39,7 @@ SMALL_N=${SMALL_N:-1000000}
 SMALL_SIZE=${SMALL_SIZE:-1024}
 SMALL_C=${SMALL_C:-32}
 ROWS=${ROWS:-members whohas get small}
+NODE_FLAGS=${NODE_FLAGS:-} # added to every node's flags, e.g. "--memtable-size 8MiB"
 BIN=${BIN:-bin/emerge}
 OUT=${OUT:-$(mktemp -d /tmp/emerge-bench-scale.XXXXXX)}
 mkdir -p "$OUT"
@@ -63,8 +65,9 @@ start() {
 	local name=$1
 	shift
 	rm -f "$WORK/$name.ready"
+	# shellcheck disable=SC2086 # NODE_FLAGS is a word list
 	"$BIN" node --listen '127.0.0.1:*' --pub-listen '127.0.0.1:*' --http-listen '127.0.0.1:*' \
-		--data-dir "$WORK/$name" --ready-file "$WORK/$name.ready" --log-level warn "$@" 2>>"$OUT/$name.log" &
+		--data-dir "$WORK/$name" --ready-file "$WORK/$name.ready" --log-level warn "$@" $NODE_FLAGS 2>>"$OUT/$name.log" &
 	STARTED=$!
 	PIDS+=("$STARTED")
 }
@@ -230,8 +233,9 @@ row_small() {
 	ready s0
 	ep=$(field "$WORK/s0.ready" rpc)
 	read -r n secs < <("$WORK/smallput" -node "$ep" -n "$SMALL_N" -size "$SMALL_SIZE" -c "$SMALL_C" -progress 60s)
-	printf 'small put %d objects in %.1f s (%.0f/s), node VmHWM %d MiB, data %s\n' "$n" "$secs" \
-		"$(echo "$n / $secs" | bc -l)" $(($(kib "$p" VmHWM) / 1024)) "$(du -sh "$WORK/s0" | cut -f1)" | tee -a "$OUT/summary"
+	printf 'small put %d objects in %.1f s (%.0f/s), node VmHWM %d MiB (now RssAnon %d, RssFile %d), data %s\n' "$n" "$secs" \
+		"$(echo "$n / $secs" | bc -l)" $(($(kib "$p" VmHWM) / 1024)) $(($(kib "$p" RssAnon) / 1024)) \
+		$(($(kib "$p" RssFile) / 1024)) "$(du -sh "$WORK/s0" | cut -f1)" | tee -a "$OUT/summary"
 	stop "$p"
 	PIDS=()
 	t0=$(now)
@@ -250,8 +254,9 @@ row_small() {
 	local lines
 	lines=$(($(wc -l <"$OUT/ls.txt") - 1))
 	[[ $lines == "$n" ]] || { echo "ls listed $lines objects, want $n" >&2; exit 1; }
-	printf 'small ls: first page in %.2f s; all %d in %.1f s, client max RSS %d MiB, node VmHWM %d MiB, load %s\n' \
-		"$first" "$lines" "$secs" $(($(cat "$OUT/ls.maxrss") / 1024)) $(($(kib "$p" VmHWM) / 1024)) "$(load)" |
+	printf 'small ls: first page in %.2f s; all %d in %.1f s, client max RSS %d MiB, node VmHWM %d MiB (now RssAnon %d), load %s\n' \
+		"$first" "$lines" "$secs" $(($(cat "$OUT/ls.maxrss") / 1024)) $(($(kib "$p" VmHWM) / 1024)) \
+		$(($(kib "$p" RssAnon) / 1024)) "$(load)" |
 		tee -a "$OUT/summary"
 	stop "$p"
 	PIDS=()
