@@ -45,11 +45,12 @@ func newLsCmd(g *globals) *cobra.Command {
 // lsObjects prints the node's objects a page at a time as the node returns
 // them, so a node holding a million objects lists in constant memory and the
 // first lines appear after one page, not after the whole list. Columns keep
-// a minimum width so that pages (each aligned on its own) line up. --json
+// a minimum width so that pages (each aligned on its own, the first with the
+// header) line up. --json
 // writes the same array as printJSON would have, one element at a time.
 func lsObjects(ctx context.Context, c *client.Client, out io.Writer, asJSON bool) error {
 	bw := bufio.NewWriter(out)
-	w := tabwriter.NewWriter(bw, 12, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(bw, 13, 4, 2, ' ', 0) // 13: "BLOCKS HERE" and its padding
 	if asJSON {
 		bw.WriteString("[")
 	} else {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,9 +40,13 @@ func TestLsPages(t *testing.T) {
 	if r.code != 0 || len(lines) != count+1 || !strings.HasPrefix(lines[0], "REF ") {
 		t.Fatalf("ls: exit %d, %d lines (want %d), stderr %q", r.code, len(lines), count+1, r.stderr)
 	}
+	cols := columns(lines[0])
 	for i, o := range all {
 		if !strings.HasPrefix(lines[i+1], o.Ref.String()+" ") {
 			t.Fatalf("ls line %d: %q, want ref %s", i+1, lines[i+1], o.Ref)
+		}
+		if got := columns(lines[i+1]); got != cols {
+			t.Fatalf("ls line %d: columns at %v, the header's at %v:\n%s\n%s", i+1, got, cols, lines[0], lines[i+1])
 		}
 	}
 	var want bytes.Buffer
@@ -67,6 +72,19 @@ func TestLsPages(t *testing.T) {
 	if r := runCLI(t, nil, "--node="+empty.Endpoint(), "ls", "--json"); r.code != 0 || r.stdout != none.String() {
 		t.Fatalf("ls --json of no objects: %q, want %q", r.stdout, none.String())
 	}
+}
+
+// columns returns where an ls line's BLOCKS HERE and CREATED columns start,
+// in the header or in an object's line.
+func columns(line string) [2]int {
+	if strings.HasPrefix(line, "REF ") {
+		return [2]int{strings.Index(line, "BLOCKS HERE"), strings.Index(line, "CREATED")}
+	}
+	var at [2]int
+	for i, re := range []*regexp.Regexp{regexp.MustCompile(` [0-9]+/[0-9]+ `), regexp.MustCompile(` [0-9]{4}-[0-9]{2}-[0-9]{2} `)} {
+		at[i] = re.FindStringIndex(line)[0] + 1
+	}
+	return at
 }
 
 type cancelWriter struct {
