@@ -14,7 +14,7 @@ RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./no
 export CGO_ENABLED := 1
 
 .PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch bench-repair fuzz demo run clean \
-	python-deps test-python bench-python s3-deps bench-http
+	python-deps test-python bench-python s3-deps bench-http bench-scale
 
 all: build
 
@@ -27,6 +27,7 @@ help:
 	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
 	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1)"
 	@echo "make bench-repair  repair after kill -9 of one of N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1, ROWS)"
+	@echo "make bench-scale  32 node processes, who-has at 32, RSS during a 16 GiB get, 1M small objects (NODES, GET_GIB, SMALL_N, ROWS, QUICK=1)"
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
 	@echo "make test-python the Python client's tests against real nodes (python/)"
 	@echo "make bench-python  the Python client against the Go client (RUNS, SIZE_MIB, COUNT_ARRAYS)"
@@ -121,6 +122,9 @@ s3-deps:
 
 bench-http: build
 	bash bench/http.sh
+
+bench-scale: build
+	bash bench/scale.sh
 
 fuzz: deps
 	bash scripts/fuzz.sh $${FUZZTIME:-30s}
