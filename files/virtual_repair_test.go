@@ -61,9 +61,24 @@ func TestVirtualRepairAfterLosingTenPercent(t *testing.T) {
 		}
 		return copies, maxStreams
 	}
-	killed := map[int]bool{}
-	for len(killed) < n/10 {
-		killed[c.Rand.IntN(n)] = true
+	// Kill 10% of the nodes, drawn again if some block would lose every
+	// copy: with replicas 3 that loses data, which no repair brings back.
+	var killed map[int]bool
+	for lost := true; lost; {
+		killed = map[int]bool{}
+		for len(killed) < n/10 {
+			killed[c.Rand.IntN(n)] = true
+		}
+		lost = false
+		for _, id := range all {
+			survivors := 0
+			for _, nd := range c.Live() {
+				if uses, err := nd.Store.Holds([]blocks.ID{id}); err == nil && uses[0].Durable() && !killed[nd.Index] {
+					survivors++
+				}
+			}
+			lost = lost || survivors == 0
+		}
 	}
 	for i := range killed {
 		c.Kill(i)

@@ -147,7 +147,9 @@ func (s *Service) loop() {
 	defer s.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	s.wg.Add(1) // the loop holds wg, so this Add cannot race Close's Wait
 	go func() {
+		defer s.wg.Done()
 		<-s.stop
 		cancel()
 	}()

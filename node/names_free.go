@@ -86,7 +86,9 @@ func (f *freer) loop() {
 	defer f.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	f.wg.Add(1) // the loop holds wg, so this Add cannot race Close's Wait
 	go func() {
+		defer f.wg.Done()
 		<-f.stop
 		cancel()
 	}()
