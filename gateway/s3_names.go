@@ -177,18 +177,12 @@ func (m *NamesNamespace) Put(ctx context.Context, bucket string, e Entry) ([]blo
 	for k, v := range e.Meta {
 		meta[metaHeader+k] = v
 	}
-	older, _ := m.svc.Versions(ctx, p) // none: a new key
-	if _, err = m.svc.Bind(ctx, p, e.Ref, names.BindOptions{ContentType: e.ContentType, Size: e.Size, Meta: meta,
-		Replace: true}); err != nil {
+	_, unused, err := m.svc.Freeing(p, func() (names.Entry, error) {
+		return m.svc.Bind(ctx, p, e.Ref, names.BindOptions{ContentType: e.ContentType, Size: e.Size, Meta: meta,
+			Replace: true})
+	})
+	if err != nil {
 		return nil, err
-	}
-	var unused []blocks.Ref
-	seen := map[blocks.Ref]bool{e.Ref: true}
-	for _, v := range older {
-		if !v.Tombstone && !seen[v.Ref] && !m.svc.Namespace().Named(v.Ref) {
-			unused = append(unused, v.Ref)
-		}
-		seen[v.Ref] = true
 	}
 	return m.unused(unused), nil
 }

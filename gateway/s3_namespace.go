@@ -54,4 +54,7 @@ type Namespace interface {
 	// prefix and sort after after, in key order (bytewise), and whether
 	// more follow.
 	List(ctx context.Context, bucket, prefix, after string, limit int) ([]Entry, bool, error)
+	// CheckKey refuses a key the namespace cannot hold; the gateway asks
+	// before it stores anything.
+	CheckKey(bucket, key string) error
 }

@@ -75,22 +75,13 @@ func (g *s3Gateway) putObject(w *countingWriter, r *http.Request, sig *signature
 	return nil
 }
 
-// keyChecker is a Namespace that refuses some keys (NamesNamespace: keys
-// are names): the gateway asks before it stores anything.
-type keyChecker interface {
-	CheckKey(bucket, key string) error
-}
-
 // writable checks that bucket exists and can hold key, before any byte
 // is stored.
 func (g *s3Gateway) writable(ctx context.Context, bucket, key string) error {
 	if _, err := g.ns.Bucket(ctx, bucket); err != nil {
 		return err
 	}
-	if kc, ok := g.ns.(keyChecker); ok {
-		return kc.CheckKey(bucket, key)
-	}
-	return nil
+	return g.ns.CheckKey(bucket, key)
 }
 
 // bind names e in bucket and deletes the objects no key names any more.

@@ -33,16 +33,22 @@ func eachRef(cmd *cobra.Command, g *globals, args []string, do func(context.Cont
 		return err
 	}
 	defer c.Close()
+	return eachArg(cmd, args, func(arg string) error {
+		ref, err := parseRef(arg)
+		if err != nil {
+			return err
+		}
+		return do(cmd.Context(), ref, c)
+	})
+}
+
+// eachArg runs do for every argument in order until the command is
+// interrupted; a failure is printed on its own line and the others still
+// run. The result unwraps to the first failure.
+func eachArg(cmd *cobra.Command, args []string, do func(arg string) error) error {
 	var out reported
 	for _, arg := range args {
-		err := func() error {
-			ref, err := parseRef(arg)
-			if err != nil {
-				return err
-			}
-			return do(cmd.Context(), ref, c)
-		}()
-		if err != nil {
+		if err := do(arg); err != nil {
 			if out.first == nil {
 				out.first = err
 			}

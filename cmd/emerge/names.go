@@ -369,23 +369,7 @@ func eachName(cmd *cobra.Command, g *globals, args []string, all bool, err error
 		return err
 	}
 	defer c.Close()
-	var out reported
-	for _, p := range args {
-		if err := rmName(cmd, g, c, p, all); err != nil {
-			if out.first == nil {
-				out.first = err
-			}
-			out.failed++
-			report(cmd.ErrOrStderr(), err)
-		}
-		if cmd.Context().Err() != nil {
-			break
-		}
-	}
-	if out.first == nil {
-		return nil
-	}
-	return out
+	return eachArg(cmd, args, func(p string) error { return rmName(cmd, g, c, p, all) })
 }
 
 func newPrefetchFollowCmd(g *globals) *cobra.Command {
