@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,13 +39,17 @@ func benchSmallPut(b *testing.B, conc int) {
 	cls := smallClients(b)
 	bufs := smallValues(conc)
 	ctx := context.Background()
-	n, d := dispatch(b, conc, func(w, i int) error {
+	lat := newLatencies(conc)
+	u0 := usageNow(b)
+	n, d := dispatch(b, conc, lat.timed(func(w, i int) error {
 		binary.LittleEndian.PutUint64(bufs[w], uint64(i)+1)
 		_, err := cls[w%len(cls)].PutBytes(ctx, bufs[w], client.PutOptions{})
 		return err
-	})
+	}))
 	ops := float64(n) / d.Seconds()
 	b.ReportMetric(ops, "ops/s")
+	lat.report(b, "")
+	usageNow(b).sub(u0).report(b, n)
 	redisRef(b, ops, conc, n, nil, func(r *respConn, w, i int) error {
 		binary.LittleEndian.PutUint64(bufs[w], uint64(i)+1)
 		_, err := r.do(nil, []byte("SET"), smallKey(i), bufs[w])
@@ -55,15 +61,19 @@ func benchSmallGet(b *testing.B, conc int) {
 	cls := smallClients(b)
 	stored := putSmall(b, cls[0], envInt(b, envSmallObjs, 1000))
 	ctx := context.Background()
-	n, d := dispatch(b, conc, func(w, i int) error {
+	lat := newLatencies(conc)
+	u0 := usageNow(b)
+	n, d := dispatch(b, conc, lat.timed(func(w, i int) error {
 		got, err := cls[w%len(cls)].GetBytes(ctx, stored[i%len(stored)])
 		if err == nil && len(got) != smallSize {
 			err = fmt.Errorf("get %s: %d bytes, want %d", stored[i%len(stored)].Short(), len(got), smallSize)
 		}
 		return err
-	})
+	}))
 	ops := float64(n) / d.Seconds()
 	b.ReportMetric(ops, "ops/s")
+	lat.report(b, "")
+	usageNow(b).sub(u0).report(b, n)
 	bufs := smallValues(conc)
 	setup := func(r *respConn) error { return setSmall(r, bufs[0], len(stored)) }
 	redisRef(b, ops, conc, n, setup, func(r *respConn, w, i int) error {
@@ -187,11 +197,72 @@ func redisRef(b *testing.B, node float64, conc, n int, setup func(*respConn) err
 			b.Fatal(err)
 		}
 	}
+	lat := newLatencies(conc)
 	start := time.Now()
-	if err := parallelN(n, conc, func(w, i int) error { return op(conns[w], w, i) }); err != nil {
+	if err := parallelN(n, conc, lat.timed(func(w, i int) error { return op(conns[w], w, i) })); err != nil {
 		b.Fatal(err)
 	}
 	ref := float64(n) / time.Since(start).Seconds()
 	b.ReportMetric(ref, "redis-ops/s")
 	b.ReportMetric(node/ref, "node/redis")
+	lat.report(b, "redis-")
+}
+
+// usage is what getrusage counts for the whole process (the node and its
+// clients): CPU time, and context switches, voluntary and not, of every
+// thread (libzmq's I/O threads included).
+type usage struct {
+	cpu time.Duration
+	cs  int64
+}
+
+func usageNow(b *testing.B) usage {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return usage{time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw + ru.Nivcsw}
+}
+
+func (u usage) sub(v usage) usage { return usage{u.cpu - v.cpu, u.cs - v.cs} }
+
+// report adds the CPU time and the context switches per operation: the
+// cost of one operation summed over every thread, which other work on the
+// machine disturbs less than rates.
+func (u usage) report(b *testing.B, ops int) {
+	if ops > 0 {
+		b.ReportMetric(float64(u.cpu.Nanoseconds())/1e3/float64(ops), "cpu-us/op")
+		b.ReportMetric(float64(u.cs)/float64(ops), "cs/op")
+	}
+}
+
+// latencies records the time of every operation, one slice per worker (so
+// recording takes no lock), for percentiles after the run.
+type latencies [][]time.Duration
+
+func newLatencies(workers int) latencies { return make(latencies, workers) }
+
+// timed wraps op so that each call's duration is recorded for worker w.
+func (l latencies) timed(op func(w, i int) error) func(w, i int) error {
+	return func(w, i int) error {
+		t := time.Now()
+		err := op(w, i)
+		l[w] = append(l[w], time.Since(t))
+		return err
+	}
+}
+
+// report adds the p50 and p99 of every recorded operation, in µs, as
+// metrics named prefix+"p50-us" and prefix+"p99-us".
+func (l latencies) report(b *testing.B, prefix string) {
+	all := slices.Concat(l...)
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	at := func(q float64) float64 {
+		return float64(all[min(len(all)-1, int(q*float64(len(all))))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(at(0.50), prefix+"p50-us")
+	b.ReportMetric(at(0.99), prefix+"p99-us")
 }

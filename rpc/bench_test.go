@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -18,13 +19,27 @@ func BenchmarkPing(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu, cs := cpuTime(b), switches(b)
 	for i := 0; i < b.N; i++ {
 		if _, err := c.Call(ctx, OpPing, &PingReq{}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime(b)-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64(switches(b)-cs)/float64(b.N), "cs/op")
 	reportVsRef(b, ref, "x-reqrep", false)
+}
+
+// switches counts the context switches, voluntary or not, of every thread
+// of the process so far (libzmq's I/O threads included): each is a thread
+// that slept and was woken, or was preempted.
+func switches(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Nvcsw + ru.Nivcsw
 }
 
 // reportVsRef reports the reference and the rpc figure relative to it: a
