@@ -121,6 +121,12 @@ type Server struct {
 	inflight atomic.Int64
 	once     sync.Once
 
+	// Handler goroutines are kept for reuse (workers.go).
+	work        chan job      // to an idle worker
+	idle        atomic.Int32  // workers waiting on work
+	stopWorkers chan struct{} // closed by Close once no handler runs
+	workers     sync.WaitGroup
+
 	nReq, nRep, nBad, nBusy, nSendErr atomic.Uint64
 }
 
@@ -139,7 +145,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), done: make(chan struct{}),
+		work: make(chan job), stopWorkers: make(chan struct{})}
 	s.rejLog = cfg.Logger.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second})
 	s.out = make(chan outgoing, cfg.MaxInflight+1)
 	s.admit = newAdmitter(cfg.admitLimits())
@@ -245,6 +252,8 @@ func (s *Server) Close() error {
 		s.mu.Unlock()
 		s.cancel()
 		s.handlers.Wait()
+		close(s.stopWorkers)
+		s.workers.Wait()
 		close(s.quit)
 		<-s.done
 	})
@@ -262,7 +271,7 @@ func (s *Server) spawn(rid []byte, m *Message) bool {
 	}
 	s.inflight.Add(1)
 	s.handlers.Add(1)
-	go s.handle(rid, m)
+	s.run(job{rid: rid, m: m})
 	return true
 }
 
