@@ -9,9 +9,19 @@ import (
 
 // BenchmarkPing: one request at a time, round-trip latency. x-reqrep is the
 // time per call over that of a bare REQ/REP echo measured in the same run.
-func BenchmarkPing(b *testing.B) {
+func BenchmarkPing(b *testing.B) { benchPing(b, echoMux()) }
+
+// BenchmarkPingInline: BenchmarkPing with the ping handler registered
+// inline (served on the server's socket owner goroutine).
+func BenchmarkPingInline(b *testing.B) {
+	mux := echoMux()
+	mux.HandleInline(OpPing, mux.handlers[OpPing])
+	benchPing(b, mux)
+}
+
+func benchPing(b *testing.B, mux *Mux) {
 	ref := refReqRep(b, b.N)
-	s, zctx := benchServer(b)
+	s, zctx := benchServerMux(b, mux)
 	c, _ := Dial(ConnConfig{Context: zctx, Endpoint: s.Endpoint()})
 	defer c.Close()
 	ctx := context.Background()

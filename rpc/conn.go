@@ -39,9 +39,11 @@ type Conn struct {
 	sock *zmq.Socket
 	mon  *zmq.Socket
 
-	// Readiness of sock and mon (see wake.go).
-	sockReady, monReady chan struct{}
-	sockW, monW         *watcher
+	// Where the owner waits (sleep.go), and the monitor's watcher (wake.go),
+	// which sets monEvents and wakes it.
+	sleep     *sleeper
+	monW      *watcher
+	monEvents atomic.Bool
 
 	sendq chan *call
 	quit  chan struct{}
@@ -112,12 +114,11 @@ func (c *Conn) open() error {
 	if err == nil {
 		err = c.sock.Connect(c.cfg.Endpoint)
 	}
-	c.sockReady, c.monReady = make(chan struct{}, 1), make(chan struct{}, 1)
 	if err == nil {
-		c.sockW, err = newWatcher(c.sock, c.sockReady)
+		c.sleep, err = newSleeper(c.sock)
 	}
 	if err == nil {
-		c.monW, err = newWatcher(c.mon, c.monReady)
+		c.monW, err = newWatcher(c.mon, func() { c.monEvents.Store(true); c.sleep.Wake() })
 	}
 	if err != nil {
 		c.closeSockets()
@@ -126,10 +127,11 @@ func (c *Conn) open() error {
 }
 
 func (c *Conn) closeSockets() {
-	for _, w := range []*watcher{c.sockW, c.monW} {
-		if w != nil {
-			w.close()
-		}
+	if c.monW != nil {
+		c.monW.close()
+	}
+	if c.sleep != nil {
+		c.sleep.close()
 	}
 	if c.sock != nil {
 		c.sock.Monitor("", 0)
@@ -161,6 +163,7 @@ func (c *Conn) Call(ctx context.Context, op Op, req Body, data [][]byte) (*Messa
 	}
 	select {
 	case c.sendq <- cl:
+		c.sleep.Wake()
 	case <-ctx.Done():
 		c.forget(cl.id)
 		return nil, c.ctxErr(ctx, op)
@@ -228,6 +231,7 @@ func (c *Conn) Close() error {
 		c.closed = true
 		c.mu.Unlock()
 		close(c.quit)
+		c.sleep.Wake()
 		<-c.done
 		c.failAll(fmt.Errorf("%s: %w", c.cfg.Endpoint, ErrClosed))
 	})

@@ -11,41 +11,57 @@ import (
 // work again.
 const recvBatch = 256
 
-// loop is the only goroutine calling into c.sock and c.mon. It sleeps in a
-// select: calls to send arrive on sendq, socket readiness from the watchers.
+// loop is the only goroutine calling into c.sock and c.mon. It sleeps in
+// the netpoller on the DEALER's descriptor (sleep.go); Call wakes it when it
+// queues a call, the monitor's watcher when the monitor has events, Close
+// when it quits, and a deadline when a refused connection is due for
+// another try.
 func (c *Conn) loop() {
 	defer close(c.done)
 	defer c.closeSockets()
 	var backlog []*call
 	// Commands may have been processed while the sockets were set up (the
 	// monitor pipe's activation during Connect), leaving messages that no
-	// descriptor edge will announce: read them once before sleeping.
-	var retry <-chan time.Time // armed while the node refuses our handshake
-	if c.events() {
-		retry = time.After(refusedRetry)
-	}
+	// descriptor edge will announce: the first pass reads them.
+	var retry time.Time // set while the node refuses our handshake
+	c.monEvents.Store(true)
 	for {
 		select {
 		case <-c.quit:
 			return
-		case cl := <-c.sendq:
-			if c.refused != nil {
-				c.failNow(cl)
-				continue
-			}
-			backlog = c.round(append(backlog, cl))
-		case <-c.sockReady:
-			backlog = c.round(backlog)
-			c.sockW.Rearm()
-		case <-c.monReady:
-			if c.events() && retry == nil {
-				retry = time.After(refusedRetry)
+		default:
+		}
+		if c.monEvents.Swap(false) {
+			if c.events() && retry.IsZero() {
+				retry = time.Now().Add(refusedRetry)
 			}
 			c.monW.Rearm()
-		case <-retry:
-			retry = nil
-			c.reconnect()
-			backlog = c.round(backlog) // its last call processes what Connect queued
+		}
+		if !retry.IsZero() && !time.Now().Before(retry) {
+			retry = time.Time{}
+			c.reconnect() // the round's last call processes what Connect queued
+		}
+		if c.refused != nil {
+			c.refuseQueued()
+		}
+		backlog = c.round(backlog)
+		if err := c.sleep.Sleep(retry); err != nil {
+			c.log.Error().Err(err).Msg("rpc conn: waiting for the socket failed")
+			c.failAll(fmt.Errorf("%w: %s: %v", ErrUnreachable, c.cfg.Endpoint, err))
+			<-c.quit
+			return
+		}
+	}
+}
+
+// refuseQueued fails the calls queued while the node refuses our handshake.
+func (c *Conn) refuseQueued() {
+	for {
+		select {
+		case cl := <-c.sendq:
+			c.failNow(cl)
+		default:
+			return
 		}
 	}
 }

@@ -36,7 +36,10 @@ type Reply struct {
 }
 
 // Mux dispatches requests by op.
-type Mux struct{ handlers map[Op]HandlerFunc }
+type Mux struct {
+	handlers map[Op]HandlerFunc
+	inline   map[Op]bool // ops whose handler never blocks (inline.go)
+}
 
 // NewMux returns an empty mux.
 func NewMux() *Mux { return &Mux{handlers: make(map[Op]HandlerFunc)} }
@@ -99,8 +102,7 @@ type Server struct {
 	log      zerolog.Logger
 	rejLog   zerolog.Logger // sampled: a flood of junk must not become a flood of log lines
 	router   *zmq.Socket
-	ready    chan struct{} // the router may have something to report (see wake.go)
-	watch    *watcher
+	sleep    *sleeper // where the owner waits (sleep.go)
 	endpoint string
 
 	ctx    context.Context
@@ -223,9 +225,8 @@ func (s *Server) bind() error {
 	if err == nil {
 		s.endpoint, err = r.GetLastEndpoint()
 	}
-	s.ready = make(chan struct{}, 1)
 	if err == nil {
-		s.watch, err = newWatcher(r, s.ready)
+		s.sleep, err = newSleeper(r)
 	}
 	if err != nil {
 		r.Close()
@@ -255,6 +256,7 @@ func (s *Server) Close() error {
 		close(s.stopWorkers)
 		s.workers.Wait()
 		close(s.quit)
+		s.sleep.Wake()
 		<-s.done
 	})
 	return nil
@@ -279,6 +281,12 @@ func (s *Server) spawn(rid []byte, m *Message) bool {
 // is released by the owner once the socket has taken the reply.
 func (s *Server) handle(rid []byte, m *Message) {
 	defer s.handlers.Done()
+	s.out <- s.answer(rid, m)
+	s.sleep.Wake()
+}
+
+// answer runs the handler for m and makes its reply, which holds m's slot.
+func (s *Server) answer(rid []byte, m *Message) outgoing {
 	start := time.Now()
 	rep, err := s.serve(m)
 	s.observe(m.Op, err, start)
@@ -295,7 +303,7 @@ func (s *Server) handle(rid []byte, m *Message) {
 		}
 	}
 	o.rid, o.slot, o.control = rid, true, m.Op.Control()
-	s.out <- o
+	return o
 }
 
 // serve runs the handler, turning a panic into an internal error.

@@ -18,36 +18,37 @@ const (
 	retryMax    = 100 * time.Millisecond
 )
 
-// loop is the only goroutine calling into s.router. It sleeps in a select:
-// handler replies arrive on out, socket readiness from the watcher.
+// loop is the only goroutine calling into s.router. It sleeps in the
+// netpoller on the router's descriptor (sleep.go); handlers wake it when
+// they queue a reply, Close when it quits, and a deadline when replies the
+// socket refused are due for another try.
 func (s *Server) loop() {
 	defer close(s.done)
 	defer s.router.Close()
-	defer s.watch.close()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
+	defer s.sleep.close()
 	backoff := retryFirst
-	s.round() // see Conn.loop: nothing may wait unannounced before the first sleep
 	for {
+		// The first round also reads what was queued before the first
+		// sleep, which no descriptor edge would announce.
+		s.round()
 		select {
-		case <-s.ready:
-			s.round()
-			s.watch.Rearm()
-		case o := <-s.out:
-			s.pending = append(s.pending, o)
-			s.round()
-		case <-retry.C:
-			backoff = min(2*backoff, retryMax)
-			s.round()
 		case <-s.quit:
 			s.shutdown()
 			return
+		default:
 		}
+		var until time.Time
 		if len(s.pending) == 0 {
 			backoff = retryFirst
-			retry.Stop()
 		} else {
-			retry.Reset(backoff)
+			until = time.Now().Add(backoff)
+			backoff = min(2*backoff, retryMax)
+		}
+		if err := s.sleep.Sleep(until); err != nil {
+			s.log.Error().Err(err).Msg("rpc server: waiting for the socket failed")
+			<-s.quit // nothing can wake us: answer nobody until Close
+			s.shutdown()
+			return
 		}
 	}
 }
@@ -237,7 +238,9 @@ func (s *Server) dispatch(frames [][]byte, user string) {
 func (s *Server) admitOne(rid []byte, m *Message) {
 	switch s.admit.admit(rid, m) {
 	case runNow:
-		if !s.spawn(rid, m) {
+		if s.inline(m) {
+			s.serveInline(rid, m)
+		} else if !s.spawn(rid, m) {
 			s.reject(rid, m, Errorf(ErrUnavailable, "server closing"))
 		}
 	case refused:
