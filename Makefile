@@ -13,7 +13,7 @@ RACE_PKGS := ./rpc/... ./pubsub/... ./registry/... ./blocks/... ./files/... ./no
 
 export CGO_ENABLED := 1
 
-.PHONY: all help deps build test test-quick race vet fmt bench bench-redis bench-prefetch bench-repair fuzz demo run clean \
+.PHONY: all help deps build test test-quick race vet fmt bench bench-deps bench-redis bench-prefetch bench-repair fuzz demo run clean \
 	python-deps test-python bench-python s3-deps bench-http bench-scale
 
 all: build
@@ -65,7 +65,16 @@ test-quick: build
 race: build
 	EMERGE_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 60m ./...
 
-bench: build
+# The small-object benchmarks compare against a scratch redis-server and
+# redis-benchmark (Debian's redis-server package); bench/run.sh skips the
+# Redis columns without them.
+bench-deps:
+	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then \
+		echo "installing redis-server"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-server; \
+	fi
+
+bench: build bench-deps
 	bash bench/run.sh
 
 # Needs root: network namespaces, veths and tc (bench/prefetch-netns.sh).

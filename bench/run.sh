@@ -92,7 +92,8 @@ gobench() {
 # redis_benchmark C N: redis-benchmark's SET and GET of 4 KiB values with C
 # clients (all on one key, as redis-benchmark does by default), then SET on
 # random keys (-r: fresh values, as every emerge put is), COUNT times; lines
-# "rb C OP ops/s" (OP = SET, GET or SET-r) go to $OUT/redis-benchmark.txt.
+# "rb C OP ops/s p50-us p99-us" (OP = SET, GET or SET-r) go to
+# $OUT/redis-benchmark.txt.
 redis_benchmark() {
 	local c=$1 n=$2 run
 	for run in $(seq "$COUNT"); do
@@ -103,12 +104,13 @@ redis_benchmark() {
 	done
 }
 
-# rb C SUFFIX ARGS...: one redis-benchmark run, its figures as "rb" lines.
+# rb C SUFFIX ARGS...: one redis-benchmark run, its figures as "rb" lines
+# (its CSV: test, rps, avg, min, p50, p95, p99, max latency in ms).
 rb() {
 	local c=$1 suffix=$2
 	shift 2
-	redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -d 4096 -q "$@" | tr '\r' '\n' |
-		awk -v c="$c" -v s="$suffix" '/requests per second/ { sub(":", "", $1); print "rb", c, $1 s, $2 }' |
+	redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -d 4096 --csv "$@" | tr -d '"\r' |
+		awk -F, -v c="$c" -v s="$suffix" 'NR > 1 && NF >= 7 { print "rb", c, $1 s, $2, $5 * 1000, $7 * 1000 }' |
 		tee -a "$OUT/redis-benchmark.txt"
 }
 

@@ -9,7 +9,10 @@
 	for (i = 3; i < NF; i += 2) add(name SUBSEP $(i + 1), $i)
 	next
 }
-$1 == "rb" { add("rb" SUBSEP $2 SUBSEP $3, $4) }
+$1 == "rb" {
+	add("rb" SUBSEP $2 SUBSEP $3, $4)
+	if (NF >= 6) { add("rbp50" SUBSEP $2 SUBSEP $3, $5); add("rbp99" SUBSEP $2 SUBSEP $3, $6) }
+}
 
 function add(key, v) { n[key]++; val[key, n[key]] = v + 0 }
 
@@ -53,8 +56,9 @@ function foundation(    i, b, c, op, e, rb, rr) {
 	}
 	print ""
 	print "4 KiB objects, C concurrent callers (ops/s; median of runs; redis = Go RESP client, same op count, C connections):"
-	print "redis-benchmark: rb = one key (its default), rb -r = random keys (SET only); e = emerge"
-	printf "%-26s %9s %7s %9s %8s %9s %7s %9s %7s\n", "benchmark", "emerge", "spread", "redis", "e/redis", "rb", "e/rb", "rb -r", "e/rb-r"
+	print "redis-benchmark: rb = one key (its default), rb -r = random keys (SET only); e = emerge; p50/p99 latency in µs"
+	printf "%-24s %7s %6s %6s %6s %7s %7s %5s %5s %7s %6s %5s %5s %7s %6s\n", "benchmark", "emerge", "spread", "p50", "p99",
+		"redis", "e/redis", "p50", "p99", "rb", "e/rb", "p50", "p99", "rb -r", "e/rb-r"
 	for (i = 1; i <= nn; i++) {
 		b = names[i]
 		if (b !~ /^BenchmarkSmall(Put|Get)\/c=/) continue
@@ -63,9 +67,12 @@ function foundation(    i, b, c, op, e, rb, rr) {
 		e = median(b SUBSEP "ops/s")
 		rb = median("rb" SUBSEP c SUBSEP op)
 		rr = median("rb" SUBSEP c SUBSEP op "-r")
-		printf "%-26s %9s %7s %9s %8s %9s %7s %9s %7s\n", b, fmt(e, 0), spread(b SUBSEP "ops/s"),
+		printf "%-24s %7s %6s %6s %6s %7s %7s %5s %5s %7s %6s %5s %5s %7s %6s\n", b, fmt(e, 0), spread(b SUBSEP "ops/s"),
+			fmt(median(b SUBSEP "p50-us"), 0), fmt(median(b SUBSEP "p99-us"), 0),
 			fmt(median(b SUBSEP "redis-ops/s"), 0), fmt(median(b SUBSEP "node/redis"), 3),
-			fmt(rb, 0), ratio(e, rb), fmt(rr, 0), ratio(e, rr)
+			fmt(median(b SUBSEP "redis-p50-us"), 0), fmt(median(b SUBSEP "redis-p99-us"), 0),
+			fmt(rb, 0), ratio(e, rb), fmt(median("rbp50" SUBSEP c SUBSEP op), 0), fmt(median("rbp99" SUBSEP c SUBSEP op), 0),
+			fmt(rr, 0), ratio(e, rr)
 	}
 	print ""
 }
