@@ -22,13 +22,13 @@ func (c *Conn) loop() {
 	var backlog []*call
 	// Commands may have been processed while the sockets were set up (the
 	// monitor pipe's activation during Connect), leaving messages that no
-	// descriptor edge will announce: the first pass reads them.
+	// descriptor edge will announce: the first round reads them.
 	var retry time.Time // set while the node refuses our handshake
 	c.monEvents.Store(true)
-	for {
+	err := c.sleep.Run(func() (time.Time, bool) {
 		select {
 		case <-c.quit:
-			return
+			return time.Time{}, true
 		default:
 		}
 		if c.monEvents.Swap(false) {
@@ -45,12 +45,12 @@ func (c *Conn) loop() {
 			c.refuseQueued()
 		}
 		backlog = c.round(backlog)
-		if err := c.sleep.Sleep(retry); err != nil {
-			c.log.Error().Err(err).Msg("rpc conn: waiting for the socket failed")
-			c.failAll(fmt.Errorf("%w: %s: %v", ErrUnreachable, c.cfg.Endpoint, err))
-			<-c.quit
-			return
-		}
+		return retry, false
+	})
+	if err != nil {
+		c.log.Error().Err(err).Msg("rpc conn: waiting for the socket failed")
+		c.failAll(fmt.Errorf("%w: %s: %v", ErrUnreachable, c.cfg.Endpoint, err))
+		<-c.quit
 	}
 }
 

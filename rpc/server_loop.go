@@ -27,29 +27,28 @@ func (s *Server) loop() {
 	defer s.router.Close()
 	defer s.sleep.close()
 	backoff := retryFirst
-	for {
-		// The first round also reads what was queued before the first
-		// sleep, which no descriptor edge would announce.
+	// The first round also reads what was queued before the first wait,
+	// which no descriptor edge would announce.
+	err := s.sleep.Run(func() (time.Time, bool) {
 		s.round()
 		select {
 		case <-s.quit:
 			s.shutdown()
-			return
+			return time.Time{}, true
 		default:
 		}
-		var until time.Time
 		if len(s.pending) == 0 {
 			backoff = retryFirst
-		} else {
-			until = time.Now().Add(backoff)
-			backoff = min(2*backoff, retryMax)
+			return time.Time{}, false
 		}
-		if err := s.sleep.Sleep(until); err != nil {
-			s.log.Error().Err(err).Msg("rpc server: waiting for the socket failed")
-			<-s.quit // nothing can wake us: answer nobody until Close
-			s.shutdown()
-			return
-		}
+		until := time.Now().Add(backoff)
+		backoff = min(2*backoff, retryMax)
+		return until, false
+	})
+	if err != nil {
+		s.log.Error().Err(err).Msg("rpc server: waiting for the socket failed")
+		<-s.quit // nothing can wake us: answer nobody until Close
+		s.shutdown()
 	}
 }
 

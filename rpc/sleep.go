@@ -26,27 +26,29 @@ import (
 // for it, directly.
 //
 // (An owner used to park in a select on channels while a watcher goroutine
-// waited for the descriptor and signalled it, and then waited for the
-// owner's rearm: two more goroutine wake-ups per round, each of which can
-// wake a thread on a machine with idle cores. The watcher remains for a
-// second socket, the connection's monitor, whose events are rare.)
+// waited for the descriptor, signalled it, and waited for the owner's
+// rearm: two more goroutine wake-ups per round, each of which can wake a
+// thread on a machine with idle cores. The watcher remains for a second
+// socket, the connection's monitor, whose events are rare.)
 //
 // Why not zmq_poll: a goroutine blocked in a cgo call holds its P, so the
 // goroutines it makes runnable wait for sysmon to take the P back, and
 // nothing but another socket could interrupt it.
 //
-// No readiness is lost: the owner's last call into the socket before it
-// sleeps processes every queued command, and the wait first checks the
-// descriptor's level (a command queued since then) before it waits for an
-// edge. No wake is lost: Wake and Sleep take a lock, and a Wake that comes
-// while the owner is awake makes its next Sleep return at once.
+// No readiness is lost. The owner's rounds run inside one RawConn.Read,
+// between its waits for the descriptor: an edge that comes while a round
+// runs is kept by the netpoller and ends the next wait at once, and every
+// entry into Read (which forgets earlier edges) starts with a round, whose
+// last call into the socket processes every queued command. No wake is
+// lost: Wake and the owner take a lock, and a Wake that comes while the
+// owner is awake sends it round again instead of to sleep.
 type sleeper struct {
 	file *os.File
 	rc   syscall.RawConn
 
 	mu       sync.Mutex
-	sleeping bool // the owner is in (or entering) the wait
-	woken    bool // a Wake since the owner last woke
+	sleeping bool // the owner is in (or entering) a wait
+	woken    bool // a Wake since the owner last started a round
 }
 
 // newSleeper watches sock's ZMQ_FD. Called by the owner.
@@ -56,7 +58,10 @@ func newSleeper(sock *zmq.Socket) (*sleeper, error) {
 		return nil, err
 	}
 	s := &sleeper{file: f}
-	if s.rc, err = f.SyscallConn(); err != nil {
+	if err = f.SetReadDeadline(time.Time{}); err == nil {
+		s.rc, err = f.SyscallConn()
+	}
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("zmq fd: %w", err)
 	}
@@ -78,29 +83,56 @@ func zmqFile(sock *zmq.Socket) (*os.File, error) {
 	return os.NewFile(uintptr(dup), "zmq-fd"), nil
 }
 
-// Sleep waits until the socket may have something to report, Wake is
-// called, or until passes (zero: no limit). Called by the owner after a
-// round whose last call into the socket processed every queued command.
-func (s *sleeper) Sleep(until time.Time) error {
-	s.mu.Lock()
-	if s.woken {
-		s.woken = false
+// Run is the owner's loop: it calls step, then waits until the socket may
+// have something to report, Wake is called or the time step returned passes
+// (zero: no limit), and calls step again, until step reports done. step's
+// last call into the socket must process every queued command (see above).
+func (s *sleeper) Run(step func() (until time.Time, done bool)) error {
+	round := func(uintptr) bool {
+		for {
+			s.awake()
+			until, done := step()
+			if done {
+				return true
+			}
+			if s.doze(until) {
+				return false // wait for the descriptor or the deadline
+			}
+		}
+	}
+	for {
+		err := s.rc.Read(round)
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err // nil: done
+		}
+		s.mu.Lock() // woken, or until passed: clear the deadline, go round
+		err = s.file.SetReadDeadline(time.Time{})
 		s.mu.Unlock()
-		return nil
+		if err != nil {
+			return err
+		}
 	}
-	s.sleeping = true
-	err := s.file.SetReadDeadline(until)
-	s.mu.Unlock()
-	if err == nil {
-		err = s.rc.Read(readable)
-	}
+}
+
+// awake marks the owner awake at the start of a round: work queued before
+// now is the round's.
+func (s *sleeper) awake() {
 	s.mu.Lock()
 	s.sleeping, s.woken = false, false
 	s.mu.Unlock()
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return nil
+}
+
+// doze reports whether the owner may wait now (no Wake since its round
+// began), and arms the deadline for the wait.
+func (s *sleeper) doze(until time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.woken {
+		return false
 	}
-	return err
+	s.file.SetReadDeadline(until) // supported: newSleeper checked
+	s.sleeping = true
+	return true
 }
 
 // Wake ends the owner's Sleep, or the next one if it is awake. Safe from
