@@ -9,8 +9,11 @@
 // header is a map {v, op, id, st, msg, ...op fields}. A plain ZeroMQ REQ
 // socket in any language can talk to a node.
 //
-// Sockets are owned by one goroutine each; callers hand messages to the owner
-// over channels and wake it through an inproc socket (see wake.go).
+// Sockets are owned by one goroutine each. An owner sleeps in Go's netpoller
+// on its socket's ZMQ_FD; callers hand it messages over channels and wake it
+// directly (sleep.go). Handlers run on reused worker goroutines
+// (workers.go), or on the owner itself when registered as never blocking
+// (HandleInline, inline.go).
 //
 // The server admits requests fairly (admit.go): a cap per connection with a
 // queue served in turn, and slots kept for control ops. With a
