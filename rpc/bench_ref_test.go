@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 const refMinOps = 200
 
 // refReqRep returns the mean round trip, in ns, of n 16-byte echoes between a
-// REQ and a REP socket, each on its own goroutine.
-func refReqRep(b *testing.B, n int) float64 {
+// REQ and a REP socket, each on its own goroutine, and their median.
+func refReqRep(b *testing.B, n int) (mean float64, p50 time.Duration) {
 	n = max(n, refMinOps)
 	zctx, rep, req := refPair(b, zmq.REP, zmq.REQ, 0)
 	defer zctx.Term()
@@ -46,11 +47,21 @@ func refReqRep(b *testing.B, n int) float64 {
 		}
 	}
 	round() // connect
+	lat := make([]time.Duration, n)
 	start := time.Now()
 	for i := 0; i < n; i++ {
+		t := time.Now()
 		round()
+		lat[i] = time.Since(t)
 	}
-	return float64(time.Since(start).Nanoseconds()) / float64(n)
+	mean = float64(time.Since(start).Nanoseconds()) / float64(n)
+	return mean, median(lat)
+}
+
+// median sorts d and returns its middle value.
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 // refStream returns the mean time, in ns, per message of n request/reply

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // BenchmarkPing: one request at a time, round-trip latency. x-reqrep is the
@@ -20,7 +21,7 @@ func BenchmarkPingInline(b *testing.B) {
 }
 
 func benchPing(b *testing.B, mux *Mux) {
-	ref := refReqRep(b, b.N)
+	ref, refP50 := refReqRep(b, b.N)
 	s, zctx := benchServerMux(b, mux)
 	c, _ := Dial(ConnConfig{Context: zctx, Endpoint: s.Endpoint()})
 	defer c.Close()
@@ -28,16 +29,23 @@ func benchPing(b *testing.B, mux *Mux) {
 	if _, err := c.Call(ctx, OpPing, &PingReq{}, nil); err != nil { // connect
 		b.Fatal(err)
 	}
+	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	cpu, cs := cpuTime(b), switches(b)
 	for i := 0; i < b.N; i++ {
+		t := time.Now()
 		if _, err := c.Call(ctx, OpPing, &PingReq{}, nil); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(t))
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime(b)-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
 	b.ReportMetric(float64(switches(b)-cs)/float64(b.N), "cs/op")
+	p50 := median(lat)
+	b.ReportMetric(float64(p50.Nanoseconds())/1e3, "p50-us")
+	b.ReportMetric(float64(refP50.Nanoseconds())/1e3, "ref-p50-us")
+	b.ReportMetric(float64(p50)/float64(refP50), "x-reqrep-p50")
 	reportVsRef(b, ref, "x-reqrep", false)
 }
 
