@@ -18,6 +18,18 @@
 #   prefetch  nodes 1..N-1 in group "actor"; `emerge put FILE
 #             --prefetch-group actor --wait` on node 0 (skipped when the
 #             binary lacks the flag)
+#   cold      emerge from a cold start with the object on one node: `emerge
+#             put FILE --replicas 1` on node 0 (the entry node keeps the
+#             first replica, so every block is there alone), then `emerge
+#             prefetch start REF --group actor --wait`, timed apart
+#   bt        the peer to beat, a real BitTorrent swarm over the same links:
+#             mktorrent makes the .torrent (timed apart, like the put),
+#             Debian's opentracker tracks it and one aria2c seeds it in node
+#             0's namespace, N-1 aria2c leech it, one in each other
+#             namespace, and keep seeding until the last one is complete.
+#             The tools come from Debian's packages (mktorrent, opentracker,
+#             aria2, curl), installed with apt-get when missing. The run
+#             ends with emerge's times over BitTorrent's.
 #   naive     an object put on node 0 while it was alone (every block there,
 #             one replica), then nodes 1..N-1 get it at once:
 #             "from node 0" - each client asks node 0 itself (--node), so
@@ -29,7 +41,8 @@
 # Knobs (environment): N (nodes, default 8), SIZE_MIB (default 256; QUICK=1
 # makes it 64), RATE_MBIT (default 200), BURST (tbf burst, default 256kb),
 # TC_LATENCY (tbf queue, default 50ms), METHODS (default "raw prefetch
-# split direct own"; split = a plain put, then `prefetch start --wait`), EMERGE_BIN (default bin/emerge, built with `make build` when
+# split cold bt direct own"; split = a plain put, then `prefetch start
+# --wait`), EMERGE_BIN (default bin/emerge, built with `make build` when
 # missing), LOG_LEVEL of the nodes (default warn), KEEP=1 keeps the work
 # directory (node logs, data) after the run.
 set -euo pipefail
