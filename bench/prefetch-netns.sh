@@ -206,6 +206,7 @@ run_cold() {
 	row "  put alone (--replicas 1)" "$(elapsed "$t0" "$t1")" \
 		"$(one_holder "$ref"); MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.mid")"
 	cpu0=$(node_cpu)
+	rx_trace_start cold
 	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait >"$WORK/cold-prefetch.out" ||
 		die "prefetch start failed"
 	t2=$(now)
@@ -214,6 +215,7 @@ run_cold() {
 	T_COLD=$(elapsed "$t1" "$t2")
 	row "cold (prefetch start --wait)" "$T_COLD" \
 		"object on node 0 only; nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.mid" "$WORK/tx.after")"
+	echo "    s until half/all of S received, by node: $(rx_trace_stop cold "$t1")" | tee -a "$WORK/table"
 	check_held "$ref"
 }
 
@@ -227,6 +229,41 @@ one_holder() {
 		END { m = 0; for (k in h) m++; if (bad == 0 && m == 1) print "one holder"; else printf "%d of %d blocks with other copies, %d holders", bad, n, m }' <<<"$table")
 	[[ $verdict == "one holder" ]] || echo "warning: cold object not on node 0 alone: $verdict" >&2
 	echo "$verdict"
+}
+
+# rx_trace_start NAME: samples how many bytes each node's link has
+# received (the tx counter of the bridge's end, after its tbf) four times a
+# second into $WORK/rx-NAME.tsv, one line "time bytes0 bytes1 ...", until
+# rx_trace_stop. One bash in the bridge's namespace, no process per sample
+# but sleep.
+rx_trace_start() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	ip netns exec "$BR" bash -c 'while :; do
+			printf %s "$EPOCHREALTIME"
+			for ((i = 0; i < $1; i++)); do read -r b <"/sys/class/net/v$i/statistics/tx_bytes"; printf " %s" "$b"; done
+			printf "\n"
+			sleep 0.25
+		done' _ "$N" >"$WORK/rx-$1.tsv" &
+	TRACE_PID=$!
+	PIDS+=($!)
+}
+
+# rx_trace_stop NAME T0: ends the sampling and prints, for each node 1..N-1,
+# the seconds after T0 until its link had received half of S and all of S
+# ("node:half/all"; the counters include headers and requests, so "all" is
+# a little early).
+rx_trace_stop() {
+	kill "$TRACE_PID" 2>/dev/null || true
+	wait "$TRACE_PID" 2>/dev/null || true
+	awk -v t0="$2" -v s="$S" -v n="$N" '
+		NR == 1 { for (i = 1; i < n; i++) b[i] = $(i + 2) }
+		{ for (i = 1; i < n; i++) {
+			got = $(i + 2) - b[i]
+			if (!(i in half) && got >= s / 2) half[i] = $1 - t0
+			if (!(i in all) && got >= s) all[i] = $1 - t0
+		} }
+		END { for (i = 1; i < n; i++) printf "%s%d:%s/%s", (i > 1 ? " " : ""), i,
+			(i in half) ? sprintf("%.1f", half[i]) : "-", (i in all) ? sprintf("%.1f", all[i]) : "-"; print "" }' "$WORK/rx-$1.tsv"
 }
 
 # bt_tools: mktorrent, opentracker, aria2c and curl (the seed's check),
@@ -261,7 +298,7 @@ BT_ARGS=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false --disable-
 # the last leecher's completion (aria2c's --on-bt-download-complete hook);
 # mktorrent is timed apart, like emerge's put.
 run_bt() {
-	local d="$WORK/bt" t0 t1 k pids=() cpu0
+	local d="$WORK/bt" t0 t1 k pids=() cpu0 trace
 	mkdir -p "$d/seed" "$d/tracker"
 	head -c "$S" /dev/urandom >"$d/seed/bt.bin"
 	t0=$(now)
@@ -275,6 +312,7 @@ run_bt() {
 	chmod 755 "$d/done.sh"
 	tx_bytes >"$WORK/tx.before"
 	cpu0=$(proc_cpu "$BT_SEED")
+	rx_trace_start bt
 	t0=$(now)
 	for k in $(seq 1 $((N - 1))); do
 		mkdir -p "$d/l$k"
@@ -284,6 +322,7 @@ run_bt() {
 		PIDS+=($!)
 	done
 	bt_wait "$d" "$t0" "${pids[@]}"
+	trace=$(rx_trace_stop bt "$t0")
 	tx_bytes >"$WORK/tx.after"
 	CPU=$(awk -v a="$cpu0" -v b="$(proc_cpu "$BT_SEED" "${pids[@]}")" 'BEGIN { printf "%.1f", b - a }')
 	kill "$BT_SEED" "$BT_TRACKER" "${pids[@]}" 2>/dev/null || true
@@ -294,6 +333,7 @@ run_bt() {
 	T_BT=$LAST
 	row "bt (aria2c swarm)" "$T_BT" \
 		"leechers' launch to last complete, all verified; mktorrent $T_MK s apart; aria2c CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+	echo "    s until half/all of S received, by node: $trace; complete (hook): $(bt_done "$d" "$t0")" | tee -a "$WORK/table"
 	rm -f "$d"/seed/bt.bin "$d"/l*/bt.bin # N copies of S bytes; the logs stay (KEEP=1)
 }
 
@@ -349,6 +389,15 @@ bt_wait() {
 	LAST=0
 	for k in $(seq 1 $((N - 1))); do
 		LAST=$(awk -v a="$LAST" -v b="$(elapsed "$t0" "$(cat "$d/l$k/done")")" 'BEGIN { print (b > a) ? b : a }')
+	done
+}
+
+# bt_done DIR T0: each leecher's completion, "node:seconds after T0".
+bt_done() {
+	local k sep=
+	for k in $(seq 1 $((N - 1))); do
+		printf '%s%d:%s' "$sep" "$k" "$(elapsed "$2" "$(cat "$1/l$k/done")")"
+		sep=' '
 	done
 }
 
