@@ -410,9 +410,11 @@ proc_cpu() {
 	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
 }
 
-# ratios: emerge's times over BitTorrent's, from the rows of this run.
+# ratios: emerge's times over BitTorrent's, from the rows of this run; once,
+# at the end of the run or, when a later row failed, on the way out.
 ratios() {
-	[[ -n ${T_BT:-} ]] || return 0
+	[[ -n ${T_BT:-} && -z ${RATIOS_DONE:-} ]] || return 0
+	RATIOS_DONE=1
 	ratio_line "emerge cold / bt" "${T_COLD:-}" "$T_BT"
 	ratio_line "emerge prefetch (put included) / bt" "${T_PREFETCH:-}" "$T_BT"
 	ratio_line "emerge prefetch (put included) / (mktorrent + bt)" "${T_PREFETCH:-}" \
@@ -437,7 +439,7 @@ check_held() {
 main() {
 	preflight
 	[[ " $METHODS " == *" bt "* ]] && bt_tools
-	trap cleanup EXIT
+	trap 'ratios || true; cleanup' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	WORK=$(mktemp -d /tmp/emerge-netns.XXXXXX)
