@@ -169,7 +169,7 @@ run_prefetch_split() {
 		echo "prefetch split: not supported by this binary" | tee -a "$WORK/table"
 		return 0
 	fi
-	local t0 t1 t2 ref
+	local t0 t1 t2 t3 ref
 	new_object split
 	tx_bytes >"$WORK/tx.before"
 	t0=$(now)
@@ -178,11 +178,12 @@ run_prefetch_split() {
 	tx_bytes >"$WORK/tx.mid"
 	row "  put alone (replicas)" "$(elapsed "$t0" "$t1")" \
 		"MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.mid")"
+	t2=$(now) # the counters and the row above are not the prefetch's time
 	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait >"$WORK/split-prefetch.out" ||
 		die "prefetch start failed"
-	t2=$(now)
+	t3=$(now)
 	tx_bytes >"$WORK/tx.after"
-	row "  then prefetch start --wait" "$(elapsed "$t1" "$t2")" \
+	row "  then prefetch start --wait" "$(elapsed "$t2" "$t3")" \
 		"MiB sent (link tx) by node: $(sent_mib "$WORK/tx.mid" "$WORK/tx.after")"
 	check_held "$ref"
 }
@@ -196,7 +197,7 @@ run_cold() {
 		echo "cold: not supported by this binary" | tee -a "$WORK/table"
 		return 0
 	fi
-	local t0 t1 t2 ref cpu0
+	local t0 t1 t2 t3 ref cpu0
 	new_object cold
 	tx_bytes >"$WORK/tx.before"
 	t0=$(now)
@@ -207,15 +208,16 @@ run_cold() {
 		"$(one_holder "$ref"); MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.mid")"
 	cpu0=$(node_cpu)
 	rx_trace_start cold
+	t2=$(now) # the holders check, the counters and the row above are not the prefetch's time
 	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait >"$WORK/cold-prefetch.out" ||
 		die "prefetch start failed"
-	t2=$(now)
+	t3=$(now)
 	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
 	tx_bytes >"$WORK/tx.after"
-	T_COLD=$(elapsed "$t1" "$t2")
+	T_COLD=$(elapsed "$t2" "$t3")
 	row "cold (prefetch start --wait)" "$T_COLD" \
 		"object on node 0 only; nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.mid" "$WORK/tx.after")"
-	echo "    s until half/all of S received, by node: $(rx_trace_stop cold "$t1")" | tee -a "$WORK/table"
+	echo "    s until half/all of S received, by node: $(rx_trace_stop cold "$t2")" | tee -a "$WORK/table"
 	check_held "$ref"
 }
 
