@@ -271,7 +271,7 @@ rx_trace_stop() {
 # bt_tools: mktorrent, opentracker, aria2c and curl (the seed's check),
 # installed from Debian's packages when missing.
 bt_tools() {
-	local missing=()
+	local missing=() c
 	command -v mktorrent >/dev/null || missing+=(mktorrent)
 	command -v opentracker >/dev/null || missing+=(opentracker)
 	command -v aria2c >/dev/null || missing+=(aria2)
@@ -280,8 +280,9 @@ bt_tools() {
 	echo "installing ${missing[*]} (apt-get)" >&2
 	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; } >&2 ||
 		die "could not install ${missing[*]} with apt-get (the bt method needs mktorrent, opentracker, aria2c, curl; or leave bt out of METHODS)"
-	command -v mktorrent >/dev/null && command -v opentracker >/dev/null && command -v aria2c >/dev/null &&
-		command -v curl >/dev/null || die "mktorrent, opentracker, aria2c or curl still missing after apt-get install ${missing[*]}"
+	for c in mktorrent opentracker aria2c curl; do
+		command -v "$c" >/dev/null || die "$c still missing after apt-get install ${missing[*]}"
+	done
 }
 
 BT_PORT=6969 # the tracker's, in node 0's namespace
@@ -310,6 +311,7 @@ run_bt() {
 	T_MK=$(elapsed "$t0" "$t1")
 	bt_tracker "$d"
 	bt_seed "$d"
+	# shellcheck disable=SC2016 # the hook expands $3, not this script
 	printf '#!/bin/sh\n# aria2c hook: GID, number of files, path of the first file\ndate +%%s.%%N >"$(dirname "$3")/done"\n' >"$d/done.sh"
 	chmod 755 "$d/done.sh"
 	tx_bytes >"$WORK/tx.before"
@@ -361,12 +363,12 @@ bt_tracker() {
 # checks the file's pieces first (-V), and returns once the tracker counts
 # it as a seed (scrape: complete 1), so the leechers' time has no hashing.
 bt_seed() {
-	local d=$1 t scrape
+	local d=$1 scrape
 	ip netns exec "$(ns 0)" aria2c "${BT_ARGS[@]}" -V --dir="$d/seed" --log="$d/seed.log" "$d/bt.torrent" >"$d/seed.out" 2>&1 &
 	BT_SEED=$!
 	PIDS+=($!)
 	scrape="http://$(ip_of 0):$BT_PORT/scrape?info_hash=$(sed 's/../%&/g' <<<"$BT_HASH")"
-	for t in $(seq 600); do
+	for _ in $(seq 600); do
 		in_ns 0 curl -s --max-time 2 "$scrape" 2>/dev/null | grep -aq 'completei1e' && return 0
 		kill -0 "$BT_SEED" 2>/dev/null || die "bt: the seeding aria2c exited: $(tail -n 3 "$d/seed.out")"
 		sleep 0.1
