@@ -442,7 +442,7 @@ check_held() {
 
 main() {
 	preflight
-	[[ " $METHODS " == *" bt "* ]] && bt_tools
+	if [[ " $METHODS " == *" bt "* ]]; then bt_tools; fi
 	trap 'ratios || true; cleanup' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
