@@ -25,7 +25,7 @@ help:
 	@echo "make test-quick  all tests, no race detector"
 	@echo "make race        every package under the race detector (slow)"
 	@echo "make bench       benchmarks with same-run reference figures (docs/benchmarks.md)"
-	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1)"
+	@echo "make bench-prefetch  dissemination to N nodes over tc-shaped links, against a BitTorrent swarm (root; N, SIZE_MIB, QUICK=1)"
 	@echo "make bench-repair  repair after kill -9 of one of N nodes over tc-shaped links (root; N, SIZE_MIB, QUICK=1, ROWS)"
 	@echo "make bench-scale  32 node processes, who-has at 32, RSS during a 16 GiB get, 1M small objects (NODES, GET_GIB, SMALL_N, ROWS, QUICK=1)"
 	@echo "make fuzz        each fuzz target for FUZZTIME (default 30s)"
@@ -77,7 +77,8 @@ bench-deps:
 bench: build bench-deps
 	bash bench/run.sh
 
-# Needs root: network namespaces, veths and tc (bench/prefetch-netns.sh).
+# Needs root: network namespaces, veths and tc (bench/prefetch-netns.sh). Its
+# bt row installs mktorrent, opentracker, aria2 and curl with apt-get when missing.
 bench-prefetch: build
 	bash bench/prefetch-netns.sh
 

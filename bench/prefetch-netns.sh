@@ -18,6 +18,18 @@
 #   prefetch  nodes 1..N-1 in group "actor"; `emerge put FILE
 #             --prefetch-group actor --wait` on node 0 (skipped when the
 #             binary lacks the flag)
+#   cold      emerge from a cold start with the object on one node: `emerge
+#             put FILE --replicas 1` on node 0 (the entry node keeps the
+#             first replica, so every block is there alone), then `emerge
+#             prefetch start REF --group actor --wait`, timed apart
+#   bt        the peer to beat, a real BitTorrent swarm over the same links:
+#             mktorrent makes the .torrent (timed apart, like the put),
+#             Debian's opentracker tracks it and one aria2c seeds it in node
+#             0's namespace, N-1 aria2c leech it, one in each other
+#             namespace, and keep seeding until the last one is complete.
+#             The tools come from Debian's packages (mktorrent, opentracker,
+#             aria2, curl), installed with apt-get when missing. The run
+#             ends with emerge's times over BitTorrent's.
 #   naive     an object put on node 0 while it was alone (every block there,
 #             one replica), then nodes 1..N-1 get it at once:
 #             "from node 0" - each client asks node 0 itself (--node), so
@@ -29,7 +41,8 @@
 # Knobs (environment): N (nodes, default 8), SIZE_MIB (default 256; QUICK=1
 # makes it 64), RATE_MBIT (default 200), BURST (tbf burst, default 256kb),
 # TC_LATENCY (tbf queue, default 50ms), METHODS (default "raw prefetch
-# split direct own"; split = a plain put, then `prefetch start --wait`), EMERGE_BIN (default bin/emerge, built with `make build` when
+# split cold bt direct own"; split = a plain put, then `prefetch start
+# --wait`), EMERGE_BIN (default bin/emerge, built with `make build` when
 # missing), LOG_LEVEL of the nodes (default warn), KEEP=1 keeps the work
 # directory (node logs, data) after the run.
 set -euo pipefail
@@ -40,7 +53,7 @@ SIZE_MIB=${SIZE_MIB:-$([[ ${QUICK:-} == 1 ]] && echo 64 || echo 256)}
 RATE_MBIT=${RATE_MBIT:-200}
 BURST=${BURST:-256kb}
 TC_LATENCY=${TC_LATENCY:-50ms}
-METHODS=${METHODS:-raw prefetch split direct own}
+METHODS=${METHODS:-raw prefetch split cold bt direct own}
 LOG_LEVEL=${LOG_LEVEL:-warn}
 BIN=${EMERGE_BIN:-bin/emerge}
 GROUP=actor
@@ -141,7 +154,8 @@ run_prefetch() {
 	t1=$(now)
 	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
 	tx_bytes >"$WORK/tx.after"
-	row "prefetch (put --wait)" "$(elapsed "$t0" "$t1")" \
+	T_PREFETCH=$(elapsed "$t0" "$t1")
+	row "prefetch (put --wait)" "$T_PREFETCH" \
 		"put included; nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
 	check_held "$ref"
 	cli 0 --node "$(ep 0)" prefetch status "$ref" --json >"$WORK/prefetch-status.json" 2>&1 || true
@@ -155,7 +169,7 @@ run_prefetch_split() {
 		echo "prefetch split: not supported by this binary" | tee -a "$WORK/table"
 		return 0
 	fi
-	local t0 t1 t2 ref
+	local t0 t1 t2 t3 ref
 	new_object split
 	tx_bytes >"$WORK/tx.before"
 	t0=$(now)
@@ -164,12 +178,256 @@ run_prefetch_split() {
 	tx_bytes >"$WORK/tx.mid"
 	row "  put alone (replicas)" "$(elapsed "$t0" "$t1")" \
 		"MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.mid")"
-	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait || die "prefetch start failed"
-	t2=$(now)
+	t2=$(now) # the counters and the row above are not the prefetch's time
+	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait >"$WORK/split-prefetch.out" ||
+		die "prefetch start failed"
+	t3=$(now)
 	tx_bytes >"$WORK/tx.after"
-	row "  then prefetch start --wait" "$(elapsed "$t1" "$t2")" \
+	row "  then prefetch start --wait" "$(elapsed "$t2" "$t3")" \
 		"MiB sent (link tx) by node: $(sent_mib "$WORK/tx.mid" "$WORK/tx.after")"
 	check_held "$ref"
+}
+
+# run_cold: emerge from a cold start with the object on one node, the
+# counterpart of the bt row: a put through node 0 with --replicas 1 (the
+# entry node keeps the first replica, so every block is on node 0 alone),
+# then `prefetch start --wait` to the group, timed on its own.
+run_cold() {
+	if ! "$BIN" prefetch start --help 2>/dev/null | grep -q -- --wait; then
+		echo "cold: not supported by this binary" | tee -a "$WORK/table"
+		return 0
+	fi
+	local t0 t1 t2 t3 ref cpu0
+	new_object cold
+	tx_bytes >"$WORK/tx.before"
+	t0=$(now)
+	ref=$(cli 0 --node "$(ep 0)" put "$WORK/cold.bin" --replicas 1) || die "put --replicas 1 failed"
+	t1=$(now)
+	tx_bytes >"$WORK/tx.mid"
+	row "  put alone (--replicas 1)" "$(elapsed "$t0" "$t1")" \
+		"$(one_holder "$ref"); MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.mid")"
+	cpu0=$(node_cpu)
+	rx_trace_start cold
+	t2=$(now) # the holders check, the counters and the row above are not the prefetch's time
+	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait >"$WORK/cold-prefetch.out" ||
+		die "prefetch start failed"
+	t3=$(now)
+	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
+	tx_bytes >"$WORK/tx.after"
+	T_COLD=$(elapsed "$t2" "$t3")
+	row "cold (prefetch start --wait)" "$T_COLD" \
+		"object on node 0 only; nodes' CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.mid" "$WORK/tx.after")"
+	echo "    s until half/all of S received, by node: $(rx_trace_stop cold "$t2")" | tee -a "$WORK/table"
+	check_held "$ref"
+}
+
+# one_holder REF: "one holder" when every block of REF has a single copy, all
+# on the same member (`emerge stat --holders`), else a description of the
+# copies; the cold row is only a cold start in the first case.
+one_holder() {
+	local table verdict
+	table=$(cli 0 --node "$(ep 0)" stat --holders "$1" 2>&1) || { echo "holders unknown: $table"; return 0; }
+	verdict=$(awk '$1 ~ /^[0-9]+$/ { n++; if ($3 != 1 || NF > 4) bad++; h[$4] = 1 }
+		END { m = 0; for (k in h) m++; if (bad == 0 && m == 1) print "one holder"; else printf "%d of %d blocks with other copies, %d holders", bad, n, m }' <<<"$table")
+	[[ $verdict == "one holder" ]] || echo "warning: cold object not on node 0 alone: $verdict" >&2
+	echo "$verdict"
+}
+
+# rx_trace_start NAME: samples how many bytes each node's link has
+# received (the tx counter of the bridge's end, after its tbf) four times a
+# second into $WORK/rx-NAME.tsv, one line "time bytes0 bytes1 ...", until
+# rx_trace_stop. One bash in the bridge's namespace, no process per sample
+# but sleep.
+rx_trace_start() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	ip netns exec "$BR" bash -c 'while :; do
+			printf %s "$EPOCHREALTIME"
+			for ((i = 0; i < $1; i++)); do read -r b <"/sys/class/net/v$i/statistics/tx_bytes"; printf " %s" "$b"; done
+			printf "\n"
+			sleep 0.25
+		done' _ "$N" >"$WORK/rx-$1.tsv" &
+	TRACE_PID=$!
+	PIDS+=($!)
+}
+
+# rx_trace_stop NAME T0: ends the sampling and prints, for each node 1..N-1,
+# the seconds after T0 until its link had received half of S and all of S
+# ("node:half/all"; the counters include headers and requests, so "all" is
+# a little early).
+rx_trace_stop() {
+	kill "$TRACE_PID" 2>/dev/null || true
+	wait "$TRACE_PID" 2>/dev/null || true
+	awk -v t0="$2" -v s="$S" -v n="$N" '
+		NR == 1 { for (i = 1; i < n; i++) b[i] = $(i + 2) }
+		{ for (i = 1; i < n; i++) {
+			got = $(i + 2) - b[i]
+			if (!(i in half) && got >= s / 2) half[i] = $1 - t0
+			if (!(i in all) && got >= s) all[i] = $1 - t0
+		} }
+		END { for (i = 1; i < n; i++) printf "%s%d:%s/%s", (i > 1 ? " " : ""), i,
+			(i in half) ? sprintf("%.1f", half[i]) : "-", (i in all) ? sprintf("%.1f", all[i]) : "-"; print "" }' "$WORK/rx-$1.tsv"
+}
+
+# bt_tools: mktorrent, opentracker, aria2c and curl (the seed's check),
+# installed from Debian's packages when missing.
+bt_tools() {
+	local missing=() c
+	command -v mktorrent >/dev/null || missing+=(mktorrent)
+	command -v opentracker >/dev/null || missing+=(opentracker)
+	command -v aria2c >/dev/null || missing+=(aria2)
+	command -v curl >/dev/null || missing+=(curl)
+	((${#missing[@]} == 0)) && return 0
+	echo "installing ${missing[*]} (apt-get)" >&2
+	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; } >&2 ||
+		die "could not install ${missing[*]} with apt-get (the bt method needs mktorrent, opentracker, aria2c, curl; or leave bt out of METHODS)"
+	for c in mktorrent opentracker aria2c curl; do
+		command -v "$c" >/dev/null || die "$c still missing after apt-get install ${missing[*]}"
+	done
+}
+
+BT_PORT=6969 # the tracker's, in node 0's namespace
+# aria2c options shared by the seed and the leechers: the tracker is the
+# only way to find peers (no DHT, no local discovery), no preallocation, and
+# seeding that never stops by itself (ratio 0), so that a leecher that has
+# finished keeps serving the others until the script kills the swarm.
+BT_ARGS=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false --disable-ipv6=true
+	--file-allocation=none --seed-ratio=0.0 --summary-interval=0 --enable-color=false
+	--console-log-level=warn --log-level=notice --listen-port=6881)
+
+# run_bt: the same dissemination by a real BitTorrent swarm: mktorrent
+# (1 MiB pieces) makes the .torrent of a fresh object in node 0's namespace,
+# opentracker runs there too, one aria2c seeds it there, and N-1 aria2c
+# leech it, one in each other namespace. Timed from the leechers' launch to
+# the last leecher's completion (aria2c's --on-bt-download-complete hook);
+# mktorrent is timed apart, like emerge's put.
+run_bt() {
+	local d="$WORK/bt" t0 t1 k pids=() cpu0 trace
+	mkdir -p "$d/seed" "$d/tracker"
+	head -c "$S" /dev/urandom >"$d/seed/bt.bin"
+	t0=$(now)
+	mktorrent -l 20 -a "http://$(ip_of 0):$BT_PORT/announce" -o "$d/bt.torrent" "$d/seed/bt.bin" >"$d/mktorrent.log" 2>&1 ||
+		die "mktorrent failed: $(tail -n 1 "$d/mktorrent.log")"
+	t1=$(now)
+	T_MK=$(elapsed "$t0" "$t1")
+	bt_tracker "$d"
+	bt_seed "$d"
+	# shellcheck disable=SC2016 # the hook expands $3, not this script
+	printf '#!/bin/sh\n# aria2c hook: GID, number of files, path of the first file\ndate +%%s.%%N >"$(dirname "$3")/done"\n' >"$d/done.sh"
+	chmod 755 "$d/done.sh"
+	tx_bytes >"$WORK/tx.before"
+	cpu0=$(proc_cpu "$BT_SEED")
+	rx_trace_start bt
+	t0=$(now)
+	for k in $(seq 1 $((N - 1))); do
+		mkdir -p "$d/l$k"
+		ip netns exec "$(ns "$k")" aria2c "${BT_ARGS[@]}" --dir="$d/l$k" --log="$d/l$k.log" \
+			--on-bt-download-complete="$d/done.sh" "$d/bt.torrent" >"$d/l$k.out" 2>&1 &
+		pids+=($!)
+		PIDS+=($!)
+	done
+	bt_wait "$d" "$t0" "${pids[@]}"
+	trace=$(rx_trace_stop bt "$t0")
+	tx_bytes >"$WORK/tx.after"
+	CPU=$(awk -v a="$cpu0" -v b="$(proc_cpu "$BT_SEED" "${pids[@]}")" 'BEGIN { printf "%.1f", b - a }')
+	kill "$BT_SEED" "$BT_TRACKER" "${pids[@]}" 2>/dev/null || true
+	wait "$BT_SEED" "$BT_TRACKER" "${pids[@]}" 2>/dev/null || true
+	for k in $(seq 1 $((N - 1))); do
+		cmp -s "$d/seed/bt.bin" "$d/l$k/bt.bin" || die "bt: leecher $k's file differs from the source"
+	done
+	T_BT=$LAST
+	row "bt (aria2c swarm)" "$T_BT" \
+		"leechers' launch to last complete, all verified; mktorrent $T_MK s apart; aria2c CPU ${CPU} s; MiB sent (link tx) by node: $(sent_mib "$WORK/tx.before" "$WORK/tx.after")"
+	echo "    s until half/all of S received, by node: $trace; complete (hook): $(bt_done "$d" "$t0")" | tee -a "$WORK/table"
+	rm -f "$d"/seed/bt.bin "$d"/l*/bt.bin # N copies of S bytes; the logs stay (KEEP=1)
+}
+
+# bt_tracker DIR: opentracker in node 0's namespace. Debian's build only
+# tracks the info hashes in its whitelist; it chroots into DIR/tracker and
+# drops to nobody, so the whitelist's path is relative to that directory.
+bt_tracker() {
+	local d=$1 hash
+	hash=$(aria2c -S "$d/bt.torrent" | awk '/^Info Hash:/ { print $3 }')
+	[[ $hash =~ ^[0-9a-f]{40}$ ]] || die "bt: no info hash in the output of aria2c -S $d/bt.torrent"
+	echo "$hash" >"$d/tracker/whitelist.txt"
+	echo "access.whitelist /whitelist.txt" >"$d/tracker/opentracker.conf"
+	chmod 755 "$d/tracker"
+	chmod 644 "$d/tracker/whitelist.txt" "$d/tracker/opentracker.conf"
+	BT_HASH=$hash
+	ip netns exec "$(ns 0)" opentracker -i "$(ip_of 0)" -p "$BT_PORT" -P "$BT_PORT" -f "$d/tracker/opentracker.conf" -d "$d/tracker" \
+		>"$d/tracker.log" 2>&1 &
+	BT_TRACKER=$! # ip netns exec execs: these are the programs' pids
+	PIDS+=($!)
+}
+
+# bt_seed DIR: one aria2c seeding the object in node 0's namespace; it
+# checks the file's pieces first (-V), and returns once the tracker counts
+# it as a seed (scrape: complete 1), so the leechers' time has no hashing.
+bt_seed() {
+	local d=$1 scrape
+	ip netns exec "$(ns 0)" aria2c "${BT_ARGS[@]}" -V --dir="$d/seed" --log="$d/seed.log" "$d/bt.torrent" >"$d/seed.out" 2>&1 &
+	BT_SEED=$!
+	PIDS+=($!)
+	scrape="http://$(ip_of 0):$BT_PORT/scrape?info_hash=$(sed 's/../%&/g' <<<"$BT_HASH")"
+	for _ in $(seq 600); do
+		in_ns 0 curl -s --max-time 2 "$scrape" 2>/dev/null | grep -aq 'completei1e' && return 0
+		kill -0 "$BT_SEED" 2>/dev/null || die "bt: the seeding aria2c exited: $(tail -n 3 "$d/seed.out")"
+		sleep 0.1
+	done
+	die "bt: the tracker does not count the seed after 60 s (tracker log: $(tail -n 2 "$d/tracker.log"))"
+}
+
+# bt_wait DIR T0 PID...: waits until every leecher wrote DIR/lK/done (each
+# keeps seeding meanwhile); sets LAST to the latest completion after T0.
+# Fails when a leecher exits or after 20 x (N-1) floors.
+bt_wait() {
+	local d=$1 t0=$2 k p deadline
+	shift 2
+	deadline=$(awk -v t="$t0" -v f="$FLOOR" -v n="$N" 'BEGIN { printf "%d", t + 20 * (n - 1) * f + 60 }')
+	for k in $(seq 1 $((N - 1))); do
+		until [[ -s $d/l$k/done ]]; do
+			for p in "$@"; do kill -0 "$p" 2>/dev/null || die "bt: a leecher exited early: $(tail -n 3 "$d"/l*.out)"; done
+			(($(date +%s) < deadline)) || die "bt: leecher $k not complete by the deadline"
+			sleep 0.1
+		done
+	done
+	LAST=0
+	for k in $(seq 1 $((N - 1))); do
+		LAST=$(awk -v a="$LAST" -v b="$(elapsed "$t0" "$(cat "$d/l$k/done")")" 'BEGIN { print (b > a) ? b : a }')
+	done
+}
+
+# bt_done DIR T0: each leecher's completion, "node:seconds after T0".
+bt_done() {
+	local k sep=
+	for k in $(seq 1 $((N - 1))); do
+		printf '%s%d:%s' "$sep" "$k" "$(elapsed "$2" "$(cat "$1/l$k/done")")"
+		sep=' '
+	done
+}
+
+# proc_cpu PID...: CPU seconds (user + system) the processes used so far.
+proc_cpu() {
+	local p ticks=0
+	for p in "$@"; do
+		[[ -r /proc/$p/stat ]] && ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
+}
+
+# ratios: emerge's times over BitTorrent's, from the rows of this run; once,
+# at the end of the run or, when a later row failed, on the way out.
+ratios() {
+	[[ -n ${T_BT:-} && -z ${RATIOS_DONE:-} ]] || return 0
+	RATIOS_DONE=1
+	ratio_line "emerge cold / bt" "${T_COLD:-}" "$T_BT"
+	ratio_line "emerge prefetch (put included) / bt" "${T_PREFETCH:-}" "$T_BT"
+	ratio_line "emerge prefetch (put included) / (mktorrent + bt)" "${T_PREFETCH:-}" \
+		"$(awk -v a="$T_MK" -v b="$T_BT" 'BEGIN { printf "%.3f", a + b }')"
+}
+
+ratio_line() { # LABEL EMERGE BT
+	[[ -n $2 ]] || return 0
+	awk -v l="$1" -v e="$2" -v b="$3" 'BEGIN { printf "%s = %.2f (goal <= 0.8; %s s / %s s)\n", l, e / b, e, b }' | tee -a "$WORK/table"
 }
 
 # check_held REF: every node holds every block of REF (from `emerge stat`).
@@ -184,7 +442,8 @@ check_held() {
 
 main() {
 	preflight
-	trap cleanup EXIT
+	if [[ " $METHODS " == *" bt "* ]]; then bt_tools; fi
+	trap 'ratios || true; cleanup' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	WORK=$(mktemp -d /tmp/emerge-netns.XXXXXX)
@@ -214,10 +473,13 @@ main() {
 		raw) run_raw ;;
 		prefetch) run_prefetch ;;
 		split) run_prefetch_split ;;
+		cold) run_cold ;;
+		bt) run_bt ;;
 		direct | own) run_naive "$m" ;;
 		*) die "unknown method $m" ;;
 		esac
 	done
+	ratios
 	echo "targets: prefetch below 1.3 (Kraken's published p50 1.0, Dragonfly's 1.5); naive about N-1 = $((N - 1))"
 	echo "packets dropped by tbf over the run, node:out/in: $(drops)"
 	echo "load at end:$(uptime | sed 's/.*load average://')"
