@@ -277,12 +277,12 @@ func (f *fetch) writer(stop <-chan struct{}) {
 }
 
 // take returns the kept bytes of block id, at position i, if the fetch
-// still has them, and forgets them. Blocks more than a hand-over window
-// before i are forgotten too: readers go in object order, several blocks
-// at a time, so nobody will take those (a late reader reads the store).
-// Nil when the block must be read from the store. Without a cached copy
-// the bytes stay for the other readers of the object (a hot copy being
-// made while a client streams) until they are a window behind.
+// still has them. They stay for the object's other readers (the hot copy
+// being made while a client streams it reads the same blocks) until they
+// are more than half a hand-over window behind the block asked for:
+// readers go in object order, several blocks at a time, so nobody will
+// take those (a late reader reads the store, or without a cached copy
+// pulls the block alone). Nil when the block must be read from the store.
 func (f *fetch) take(i int, id blocks.ID) []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -294,9 +294,9 @@ func (f *fetch) take(i int, id blocks.ID) []byte {
 		default:
 		}
 	}
-	stale := i - max(1, handOverBytes/f.m.BlockSize)
+	stale := i - max(1, handOverBytes/2/f.m.BlockSize)
 	for k, v := range f.kept {
-		if (k == id && f.store) || f.pos[k] < stale {
+		if f.pos[k] < stale {
 			delete(f.kept, k)
 			f.keptN -= len(v)
 		}
