@@ -163,7 +163,12 @@ func (s *Service) moverConfig(p mover.Policy, pull func(context.Context, string,
 type getPolicy struct{ f *fetch }
 
 func (p getPolicy) Candidates(id blocks.ID) []mover.Candidate {
-	owners := p.f.svc.candidates(id, p.f.m.Replicas)
+	return p.f.svc.pullCandidates(id, p.f.m.Replicas)
+}
+
+// pullCandidates is candidates as one tier of the mover's.
+func (s *Service) pullCandidates(id blocks.ID, replicas int) []mover.Candidate {
+	owners := s.candidates(id, replicas)
 	out := make([]mover.Candidate, len(owners))
 	for i, o := range owners {
 		out[i] = mover.Candidate{Peer: o}
@@ -486,11 +491,16 @@ func (s *Service) cancelFetch(ref blocks.Ref) {
 // copy (Config.CacheOff) that asked for a block the running fetch started
 // after, or no longer holds.
 func (s *Service) fetchOne(ctx context.Context, m *blocks.Manifest, i int) ([]byte, error) {
-	var got []byte // set by the one transfer that lands, read after Run
+	var (
+		mu  sync.Mutex
+		got []byte // set by a transfer that landed, read after Run
+	)
 	pull := func(ctx context.Context, owner string, id blocks.ID) error {
 		b, err := s.receiveBlock(ctx, id, owner)
 		if err == nil {
+			mu.Lock()
 			got = b
+			mu.Unlock()
 		}
 		return err
 	}
@@ -502,6 +512,8 @@ func (s *Service) fetchOne(ctx context.Context, m *blocks.Manifest, i int) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("block %d: %w", i, err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	return got, nil
 }
 
@@ -512,7 +524,7 @@ type onePolicy struct {
 }
 
 func (p onePolicy) Candidates(id blocks.ID) []mover.Candidate {
-	return getPolicy{&fetch{svc: p.s, m: p.m}}.Candidates(id)
+	return p.s.pullCandidates(id, p.m.Replicas)
 }
 func (p onePolicy) Window(int) int           { return 1 }
 func (p onePolicy) Ready(blocks.ID) bool     { return true }
