@@ -72,8 +72,10 @@ const (
 )
 
 // handOverBytes caps the verified bytes a fetch keeps in memory for its
-// readers after storing them (see take).
-const handOverBytes = 32 << 20
+// readers (see take); without a cached copy it is also the read-ahead. A
+// node's memory during a get grows with it (twice over: Go's heap goal is
+// twice the live heap).
+const handOverBytes = 16 << 20
 
 // fetchFor returns the running fetch of ref, starting one if needed. A
 // fetch that keeps no cached copy starts at block from, the first a reader
