@@ -25,6 +25,11 @@ const envLong = "EMERGE_LONG"
 // every block. Each block is hashed once, by the fetching node on receipt:
 // the owner serves peers unchecked (the receiver hashes), and the client, on
 // the nodes' machine, trusts its node's check (client.Options.VerifyLocal).
+// Variants with one owner: cache=off, the fetching node keeps no cached
+// copy (cache_off); shm, the fetching node has shared memory on, so the
+// client (on its machine) asks for the hot copy first, streams while the
+// node fetches, and the node makes the hot copy behind the stream — the
+// CPU then counts until the hot copy is sealed.
 // References in the same run: the same get through an
 // owner (local) and the same bytes through one loopback TCP connection.
 // cpu-ns/B is the process's CPU time (all nodes, client, both sides of the
@@ -36,11 +41,22 @@ func BenchmarkRemoteGet(b *testing.B) {
 		size, name = 1024*mib, "1GiB"
 	}
 	for _, owners := range []int{1, 3} {
-		b.Run(fmt.Sprintf("owners=%d/size=%s", owners, name), func(b *testing.B) { benchRemoteGet(b, owners, size) })
+		b.Run(fmt.Sprintf("owners=%d/size=%s", owners, name), func(b *testing.B) { benchRemoteGet(b, owners, size, getter{}) })
 	}
+	b.Run("owners=1/cache=off/size="+name, func(b *testing.B) { benchRemoteGet(b, 1, size, getter{cacheOff: true}) })
+	b.Run("owners=1/shm/size="+name, func(b *testing.B) { benchRemoteGet(b, 1, size, getter{shm: true}) })
+	b.Run("owners=1/shm/cache=off/size="+name, func(b *testing.B) {
+		benchRemoteGet(b, 1, size, getter{shm: true, cacheOff: true})
+	})
 }
 
-func benchRemoteGet(b *testing.B, k, size int) {
+// getter is how the fetching node of BenchmarkRemoteGet runs.
+type getter struct {
+	cacheOff bool // cache_off
+	shm      bool // shared memory on (the client is on its machine)
+}
+
+func benchRemoteGet(b *testing.B, k, size int, how getter) {
 	owners := startOwners(b, k)
 	ref := putEverywhere(b, owners, newObject(3, size))
 	ctx := context.Background()
@@ -49,11 +65,15 @@ func benchRemoteGet(b *testing.B, k, size int) {
 	iters := 0
 	for b.Loop() {
 		b.StopTimer()
-		g, c := joinGetter(b, owners)
+		g, c := joinGetter(b, owners, how)
 		b.StartTimer()
 		start, cpu0, flt0 := time.Now(), cpuTime(b), minorFaults(b)
 		n, err := c.GetTo(ctx, ref, io.Discard)
-		took, cpu = took+time.Since(start), cpu+cpuTime(b)-cpu0
+		took = took + time.Since(start)
+		if how.shm {
+			waitHot(b, g, ref)
+		}
+		cpu = cpu + cpuTime(b) - cpu0
 		faults += minorFaults(b) - flt0
 		b.StopTimer()
 		if err != nil || n != int64(size) {
@@ -77,6 +97,17 @@ func benchRemoteGet(b *testing.B, k, size int) {
 	reportRef(b, remote, "tcp", mustDur(b)(tcpCopy(total)), iters, size)
 	b.ReportMetric(float64(cpu1-cpu0)/float64(total), "local-cpu-ns/B")
 	b.ReportMetric(float64(cpuTime(b)-cpu1)/float64(total), "tcp-cpu-ns/B")
+}
+
+// waitHot waits until the getter's hot copy of ref is sealed.
+func waitHot(b *testing.B, g *node.Node, ref blocks.Ref) {
+	deadline := time.Now().Add(time.Minute)
+	for !g.Shm().Has(ref) {
+		if time.Now().After(deadline) {
+			b.Fatalf("no hot copy of %s a minute after the get", ref.Short())
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // cpuTime is the CPU time (user and system) this process has used so far:
@@ -157,12 +188,13 @@ func countHeld(b *testing.B, n *node.Node, ids []blocks.ID) int {
 	return held
 }
 
-// joinGetter starts an empty member seeded by the first owner, waits until
+// joinGetter starts an empty member seeded by the first owner, run as how says, waits until
 // every member sees it, and dials it.
-func joinGetter(b *testing.B, owners []*node.Node) (*node.Node, *client.Client) {
+func joinGetter(b *testing.B, owners []*node.Node, how getter) (*node.Node, *client.Client) {
 	cfg := nodetest.Config(b)
 	nodetest.Fast(&cfg)
 	productionSizes(&cfg)
+	cfg.CacheOff, cfg.ShmOff = how.cacheOff, !how.shm
 	cfg.Peers = []string{owners[0].Endpoint()}
 	g := nodetest.StartConfig(b, cfg)
 	nodetest.WaitConverged(b, append(owners[:len(owners):len(owners)], g), len(owners)+1)

@@ -14,9 +14,11 @@
 #            cluster): p50/p99 of the who-has lookup against an rpc ping.
 #   get      GET_GIB (16) GiB of random bytes put into node A (replicas 1),
 #            then `emerge --no-shm get REF -o /dev/null` through node B, which
-#            pulls every block from A, then the same get from A itself, then
-#            through shared memory; VmHWM of each node after each get and its
-#            VmRSS sampled every 0.5 s during it.
+#            pulls every block from A and keeps a cached copy, then through
+#            node C (cache_off), which pulls every block and keeps none, then
+#            the same get from A itself, then through shared memory; VmHWM of
+#            each node after each get and its VmRSS sampled every 0.5 s during
+#            it.
 #   small    SMALL_N (1000000) objects of SMALL_SIZE (1024) bytes put into one
 #            node by SMALL_C (32) concurrent puts (bench/smallput), the node
 #            stopped (SIGTERM) and restarted: seconds to its ready file, then
@@ -207,22 +209,28 @@ row_get() {
 	ready ga
 	start gb --replicas 1 --peers "$(field "$WORK/ga.ready" rpc)"
 	local pb=$STARTED
+	start gc --replicas 1 --cache-off --peers "$(field "$WORK/ga.ready" rpc)"
+	local pc=$STARTED
 	ready gb
-	declare -gA NAMES=([$pa]=A [$pb]=B)
-	local ea eb t0
+	ready gc
+	declare -gA NAMES=([$pa]=A [$pb]=B [$pc]=C)
+	local ea eb ec t0
 	ea=$(field "$WORK/ga.ready" rpc)
 	eb=$(field "$WORK/gb.ready" rpc)
+	ec=$(field "$WORK/gc.ready" rpc)
 	t0=$(now)
 	REF=$(head -c "$BYTES" /dev/urandom | EMERGE_NODE=$ea "$BIN" --no-shm put - --replicas 1)
 	printf 'put %d GiB into A in %.1f s; A VmHWM %d MiB\n' "$GET_GIB" "$(since "$t0")" $(($(kib "$pa" VmHWM) / 1024)) |
 		tee -a "$OUT/summary"
 	timed_get "B-from-A" "$eb" --no-shm "$pa" "$pb"
+	timed_get "C-from-A" "$ec" --no-shm "$pa" "$pc"
 	timed_get "A-local" "$ea" --no-shm "$pa"
 	timed_get "A-local-shm" "$ea" "" "$pa"
+	stop "$pc"
 	stop "$pb"
 	stop "$pa"
 	PIDS=()
-	rm -rf "$WORK/ga" "$WORK/gb"
+	rm -rf "$WORK/ga" "$WORK/gb" "$WORK/gc"
 }
 
 row_small() {

@@ -39,6 +39,7 @@ type fetch struct {
 	m      *blocks.Manifest
 	pos    map[blocks.ID]int // first position of each missing block
 	ahead  int               // read-ahead, in blocks
+	store  bool              // keep what lands as a cached copy (Config.CacheOff unset)
 	mv     *mover.Mover
 	ctx    context.Context // canceled by stop, and by the service's Close
 	cancel context.CancelFunc
@@ -48,8 +49,10 @@ type fetch struct {
 	want  int                         // furthest position a reader asked for
 	err   error                       // why the fetch ended without the block
 	end   chan struct{}               // closed when the fetch ended
-	kept  map[blocks.ID][]byte        // verified bytes of stored blocks, until a reader takes them
+	kept  map[blocks.ID][]byte        // verified bytes of landed blocks, until readers are done with them (take)
 	keptN int                         // bytes in kept
+	taken map[blocks.ID]bool          // blocks a reader took (without a cached copy)
+	read  chan struct{}               // signalled on each take (without a cached copy)
 
 	writes chan landing // verified blocks for the writer to store
 }
@@ -69,11 +72,15 @@ const (
 )
 
 // handOverBytes caps the verified bytes a fetch keeps in memory for its
-// readers after storing them (see take).
-const handOverBytes = 32 << 20
+// readers (see take); without a cached copy it is also the read-ahead. A
+// node's memory during a get grows with it (twice over: Go's heap goal is
+// twice the live heap).
+const handOverBytes = 16 << 20
 
-// fetchFor returns the running fetch of ref, starting one if needed.
-func (s *Service) fetchFor(m *blocks.Manifest, ref blocks.Ref) (*fetch, error) {
+// fetchFor returns the running fetch of ref, starting one if needed. A
+// fetch that keeps no cached copy starts at block from, the first a reader
+// asked for; one that keeps a copy fetches the whole object.
+func (s *Service) fetchFor(m *blocks.Manifest, ref blocks.Ref, from int) (*fetch, error) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	if f := s.fetches[ref]; f != nil && !f.ended() {
@@ -82,7 +89,10 @@ func (s *Service) fetchFor(m *blocks.Manifest, ref blocks.Ref) (*fetch, error) {
 	if s.bgDone {
 		return nil, ErrClosed
 	}
-	f, err := s.newFetch(ref, m)
+	if !s.cfg.CacheOff {
+		from = 0
+	}
+	f, err := s.newFetch(ref, m, from)
 	if err != nil {
 		return nil, err
 	}
@@ -107,16 +117,23 @@ func (s *Service) runningFetch(ref blocks.Ref) *fetch {
 	return s.fetches[ref]
 }
 
-func (s *Service) newFetch(ref blocks.Ref, m *blocks.Manifest) (*fetch, error) {
+func (s *Service) newFetch(ref blocks.Ref, m *blocks.Manifest, from int) (*fetch, error) {
 	f := &fetch{svc: s, ref: ref, m: m, pos: map[blocks.ID]int{}, done: map[blocks.ID]chan struct{}{},
-		kept: map[blocks.ID][]byte{}, writes: make(chan landing), end: make(chan struct{}), ahead: max(2*s.cfg.FetchWindow, readAheadBytes/m.BlockSize)}
+		kept: map[blocks.ID][]byte{}, writes: make(chan landing), end: make(chan struct{}), store: !s.cfg.CacheOff,
+		taken: map[blocks.ID]bool{}, read: make(chan struct{}, 1), want: from}
+	// Without a cached copy, what lands waits in memory for its readers:
+	// the read-ahead is then the hand-over window, which bounds that memory.
+	f.ahead = max(2*s.cfg.FetchWindow, readAheadBytes/m.BlockSize)
+	if !f.store {
+		f.ahead = max(2*s.cfg.FetchWindow, handOverBytes/m.BlockSize)
+	}
 	has, err := s.store.HasBlocks(m.Blocks)
 	if err != nil {
 		return nil, err
 	}
 	var items []mover.Item
 	for i, id := range m.Blocks {
-		if has[i] || f.done[id] != nil {
+		if i < from || has[i] || f.done[id] != nil {
 			continue
 		}
 		f.done[id] = make(chan struct{})
@@ -148,7 +165,12 @@ func (s *Service) moverConfig(p mover.Policy, pull func(context.Context, string,
 type getPolicy struct{ f *fetch }
 
 func (p getPolicy) Candidates(id blocks.ID) []mover.Candidate {
-	owners := p.f.svc.candidates(id, p.f.m.Replicas)
+	return p.f.svc.pullCandidates(id, p.f.m.Replicas)
+}
+
+// pullCandidates is candidates as one tier of the mover's.
+func (s *Service) pullCandidates(id blocks.ID, replicas int) []mover.Candidate {
+	owners := s.candidates(id, replicas)
 	out := make([]mover.Candidate, len(owners))
 	for i, o := range owners {
 		out[i] = mover.Candidate{Peer: o}
@@ -187,11 +209,21 @@ func (s *Service) candidates(id blocks.ID, replicas int) []string {
 // to the writer, which stores it as a cached copy together with the blocks
 // that landed meanwhile; its verified bytes are then kept for a reader
 // (hand over), so that serving it does not read back and re-hash what was
-// just written.
+// just written. Without a cached copy (Config.CacheOff) the bytes go to the
+// readers only.
 func (f *fetch) pull(ctx context.Context, owner string, id blocks.ID) error {
 	b, err := f.svc.receiveBlock(ctx, id, owner)
 	if err != nil {
 		return err
+	}
+	if !f.store {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, ok := f.kept[id]; !ok {
+			f.kept[id] = b
+			f.keptN += len(b)
+		}
+		return nil
 	}
 	l := landing{id: id, b: b, done: make(chan error, 1)}
 	select {
@@ -252,17 +284,26 @@ func (f *fetch) writer(stop <-chan struct{}) {
 }
 
 // take returns the kept bytes of block id, at position i, if the fetch
-// still has them, and forgets them. Blocks more than a hand-over window
-// before i are forgotten too: readers go in object order, several blocks
-// at a time, so nobody will take those (a late reader reads the store).
-// Nil when the block must be read from the store.
+// still has them. They stay for the object's other readers (the hot copy
+// being made while a client streams it reads the same blocks) until they
+// are more than half a hand-over window behind the block asked for:
+// readers go in object order, several blocks at a time, so nobody will
+// take those (a late reader reads the store, or without a cached copy
+// pulls the block alone). Nil when the block must be read from the store.
 func (f *fetch) take(i int, id blocks.ID) []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b := f.kept[id]
-	stale := i - max(1, handOverBytes/f.m.BlockSize)
+	if b != nil && !f.store && !f.taken[id] {
+		f.taken[id] = true
+		select {
+		case f.read <- struct{}{}:
+		default:
+		}
+	}
+	stale := i - max(1, handOverBytes/2/f.m.BlockSize)
 	for k, v := range f.kept {
-		if k == id || f.pos[k] < stale {
+		if f.pos[k] < stale {
 			delete(f.kept, k)
 			f.keptN -= len(v)
 		}
@@ -297,7 +338,7 @@ func (f *fetch) wait(ctx context.Context, id blocks.ID) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil && !f.isStored(id) {
+	if f.err != nil && f.kept[id] == nil && !f.isStored(id) {
 		return f.err
 	}
 	return nil
@@ -331,8 +372,11 @@ func (f *fetch) run() {
 	err := f.mv.Run(f.ctx) // every transfer has ended when it returns
 	close(stop)
 	<-wrote
-	if err == nil {
+	if err == nil && f.store {
 		err = f.svc.store.Commit(f.ref, f.m, store.UseCache)
+	}
+	if err == nil && !f.store {
+		err = f.drain()
 	}
 	if err == nil {
 		f.svc.cfg.Metrics.Fetch(time.Since(start))
@@ -341,6 +385,29 @@ func (f *fetch) run() {
 		f.fail(err)
 		if !errors.Is(err, mover.ErrIdle) {
 			f.svc.log.Warn().Err(err).Str("ref", f.ref.Short()).Msg("fetch failed")
+		}
+	}
+}
+
+// drain waits, once every block landed, until readers took each of them
+// (the blocks live only in kept), or nobody took one for fetchIdle.
+func (f *fetch) drain() error {
+	idle := time.NewTimer(fetchIdle)
+	defer idle.Stop()
+	for {
+		f.mu.Lock()
+		left := len(f.pos) - len(f.taken)
+		f.mu.Unlock()
+		if left <= 0 {
+			return nil
+		}
+		select {
+		case <-f.read:
+			idle.Reset(fetchIdle)
+		case <-idle.C:
+			return mover.ErrIdle
+		case <-f.ctx.Done():
+			return f.ctx.Err()
 		}
 	}
 }
@@ -420,3 +487,47 @@ func (s *Service) cancelFetch(ref blocks.Ref) {
 		f.stop()
 	}
 }
+
+// fetchOne pulls block i of m for one reader and returns its verified
+// bytes, storing nothing: a reader of an object fetched without a cached
+// copy (Config.CacheOff) that asked for a block the running fetch started
+// after, or no longer holds.
+func (s *Service) fetchOne(ctx context.Context, m *blocks.Manifest, i int) ([]byte, error) {
+	var (
+		mu  sync.Mutex
+		got []byte // set by a transfer that landed, read after Run
+	)
+	pull := func(ctx context.Context, owner string, id blocks.ID) error {
+		b, err := s.receiveBlock(ctx, id, owner)
+		if err == nil {
+			mu.Lock()
+			got = b
+			mu.Unlock()
+		}
+		return err
+	}
+	mv, err := mover.New(s.moverConfig(onePolicy{s, m}, pull, m.Replicas, 0),
+		[]mover.Item{{ID: m.Blocks[i], Size: int64(m.BlockLen(i))}})
+	if err == nil {
+		err = mv.Run(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("block %d: %w", i, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return got, nil
+}
+
+// onePolicy pulls single blocks (fetchOne) from their likely owners.
+type onePolicy struct {
+	s *Service
+	m *blocks.Manifest
+}
+
+func (p onePolicy) Candidates(id blocks.ID) []mover.Candidate {
+	return p.s.pullCandidates(id, p.m.Replicas)
+}
+func (p onePolicy) Window(int) int           { return 1 }
+func (p onePolicy) Ready(blocks.ID) bool     { return true }
+func (p onePolicy) Landed(blocks.ID, string) {}

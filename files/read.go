@@ -218,7 +218,7 @@ func (s *Service) ReadBlock(ctx context.Context, ref blocks.Ref, m *blocks.Manif
 		return b, err
 	}
 	for {
-		f, err := s.fetchFor(m, ref)
+		f, err := s.fetchFor(m, ref, i)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +233,11 @@ func (s *Service) ReadBlock(ctx context.Context, ref blocks.Ref, m *blocks.Manif
 		if b := f.take(i, id); b != nil {
 			return b, nil
 		}
-		return s.store.GetBlock(id, dst)
+		b, err := s.store.GetBlock(id, dst)
+		if s.cfg.CacheOff && errors.Is(err, blocks.ErrNotFound) {
+			return s.fetchOne(ctx, m, i) // behind the fetch, which keeps no copy
+		}
+		return b, err
 	}
 }
 

@@ -31,6 +31,9 @@ type Config struct {
 	LocateTimeout time.Duration
 	// FetchWindow is the block requests kept in flight per owner (default 8).
 	FetchWindow int
+	// CacheOff: a get of an object this node does not hold streams what it
+	// fetches to its readers without keeping a cached copy in the store.
+	CacheOff bool
 	// PrefetchAnnounce is the period at which a source repeats its prefetch
 	// announcements and a node resumes the prefetches it is a target of
 	// (default 5 s).

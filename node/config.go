@@ -60,6 +60,7 @@ type Config struct {
 	GCInterval       time.Duration  `yaml:"gc_interval" doc:"period of value-log GC and the orphan-block sweep; negative disables (a disk short of space is still reclaimed at once)"`
 	CacheMaxBytes    units.ByteSize `yaml:"cache_max_bytes" doc:"bytes of cached copies (objects a get fetched to a node that does not own them) past which the least recently read are evicted; 0: no cap, only cache_min_free"`
 	CacheMinFree     units.ByteSize `yaml:"cache_min_free" doc:"disk watermark of the cache: while the disk's free space beyond the store's reserve is below this, cached copies are evicted, least recently read first (owner copies never); 0: value_log_file_size"`
+	CacheOff         bool           `yaml:"cache_off" doc:"a get of an object this node does not hold streams the fetched blocks to its reader without keeping a cached copy on disk: about half the CPU of such a get, but the next get fetches again (a hot copy in shared memory, when made, still serves local clients)"`
 
 	SecurityClusterSecretFile string   `yaml:"security.cluster_secret_file" doc:"file holding the cluster secret (at least 16 bytes; emerge keygen --secret makes one): every socket then runs CURVE with keys derived from it, and peers and clients without the secret are refused; empty: plaintext"`
 	SecurityKeyFile           string   `yaml:"security.key_file" doc:"this node's own keypair (emerge keygen): its key towards its peers instead of the one derived from the secret"`

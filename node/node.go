@@ -133,7 +133,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.files, err = files.New(files.Config{Store: n.store, Net: files.NewNetwork(n.members.Registry(), n.peers, n.bus),
 		BlockSize: int(n.cfg.BlockSize),
 		Replicas:  n.cfg.Replicas, MinReplicas: n.cfg.MinReplicas, UploadIdle: n.cfg.UploadIdle, LocateTimeout: n.cfg.LocateTimeout,
-		FetchWindow: n.cfg.FetchWindow, PrefetchAnnounce: 5 * n.cfg.Heartbeat, Metrics: n.metrics,
+		FetchWindow: n.cfg.FetchWindow, CacheOff: n.cfg.CacheOff, PrefetchAnnounce: 5 * n.cfg.Heartbeat, Metrics: n.metrics,
 		Repair: files.RepairConfig{Delay: n.cfg.RepairDelay, Interval: n.cfg.RepairInterval,
 			Streams: n.cfg.RepairStreams, Rate: int64(n.cfg.RepairRate),
 			MaxDeadShare: float64(n.cfg.RepairMaxDeadPct) / 100, Off: n.cfg.RepairOff,
