@@ -63,13 +63,18 @@ func (c *Client) stream(ctx context.Context, ref blocks.Ref) (*Reader, error) {
 	r := &Reader{c: c, ref: ref, man: man, order: make(chan chan fetched, c.opts.Window+len(got)),
 		slots: make(chan struct{}, c.opts.Window+len(got)), done: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(ctx)
-	stop := context.AfterFunc(c.closing, r.cancel) // Client.Close stops the launcher
 	for _, f := range got {
 		ch := make(chan fetched, 1)
 		ch <- f
 		r.slots <- struct{}{}
 		r.order <- ch
 	}
+	if len(got) == len(man.Blocks) { // the first reply carried it all: no launcher
+		close(r.order)
+		close(r.done)
+		return r, nil
+	}
+	stop := context.AfterFunc(c.closing, r.cancel) // Client.Close stops the launcher
 	if !c.goWorker(func() { defer stop(); r.launch(len(got)) }) {
 		stop()
 		r.cancel()
