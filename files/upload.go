@@ -68,7 +68,16 @@ type Upload struct {
 
 	writes sync.WaitGroup // Write calls in flight
 
+	// Replica pushes run behind the writes (push.go): ctx ends them on
+	// Abort and when Commit returns; slots bounds the blocks waiting for
+	// their pushes; pushes counts the pushes in flight.
+	ctx    context.Context
+	cancel context.CancelFunc
+	slots  chan struct{}
+	pushes sync.WaitGroup
+
 	mu      sync.Mutex
+	pushErr error // the first push that left a block under min_replicas
 	ids     []blocks.ID
 	lens    []int
 	holders map[string]bool  // members holding replicas of some block
@@ -92,7 +101,8 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	}
 	s.nextID++
 	u := &Upload{id: s.nextID, svc: s, opts: opts, pending: newPendingKey(), holders: map[string]bool{},
-		held: map[int][]string{}, begun: time.Now()}
+		held: map[int][]string{}, begun: time.Now(), slots: make(chan struct{}, pushWindow)}
+	u.ctx, u.cancel = context.WithCancel(s.ctx)
 	u.touch()
 	s.uploads[u.id] = u
 	return u, nil
@@ -126,9 +136,12 @@ func (u *Upload) touch() { u.last.Store(u.svc.cfg.Now().UnixNano()) }
 
 func (u *Upload) idleSince() time.Time { return time.Unix(0, u.last.Load()) }
 
-// Write stores block seq of the object here and at its placement owners,
-// and returns once the block has Replicas durable copies. Writing the same
-// block twice is harmless; different bytes at the same seq are an error.
+// Write stores block seq of the object here and starts its pushes to its
+// placement owners, which run behind it (push.go): it returns once the block
+// is stored here, waiting only when pushWindow blocks already wait for
+// their pushes. A push that leaves a block under min_replicas fails the
+// next Write and the Commit. Writing the same block twice is harmless;
+// different bytes at the same seq are an error.
 func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	if seq < 0 || seq >= blocks.MaxBlocks {
 		return fmt.Errorf("%w: block %d outside [0, %d)", ErrBadUpload, seq, blocks.MaxBlocks)
@@ -141,6 +154,9 @@ func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	}
 	defer u.writes.Done()
 	u.touch()
+	if err := u.pushFailure(); err != nil {
+		return err
+	}
 	id := blocks.Sum(data)
 	st := u.svc.store
 	st.Pin(id)
@@ -151,9 +167,7 @@ func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	if err := u.svc.storeVerified(id, data); err != nil {
 		return fmt.Errorf("store block %d: %w", seq, err)
 	}
-	holders, err := u.svc.replicate(ctx, u.pending, id, data, u.opts.Replicas, u.opts.MinReplicas)
-	u.addHolders(seq, holders)
-	return err
+	return u.pushLater(ctx, seq, id, data)
 }
 
 // addHolders records the other members that acknowledged block seq.
@@ -254,9 +268,18 @@ func (st Stored) UnderTarget() bool { return st.Copies < st.Manifest.Replicas }
 // Commit checks that blocks 0..n-1 form an object of size bytes, writes its
 // manifest and returns the ref. The upload is closed whatever the outcome.
 func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) {
+	if !u.close() {
+		return Stored{}, fmt.Errorf("%w: %d", ErrUploadNotFound, u.id)
+	}
+	defer u.cancel()
+	u.pushes.Wait()
 	ids, err := u.finish(n, size)
 	defer u.release(ids)
+	if err == nil {
+		err = u.pushFailure()
+	}
 	if err != nil {
+		u.releaseHolders() // nothing visible: the pushed copies go, as after Abort
 		return Stored{}, err
 	}
 	m := &blocks.Manifest{Size: size, BlockSize: u.opts.BlockSize, Blocks: ids, ContentType: u.opts.ContentType,
@@ -292,11 +315,8 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	return Stored{Ref: ref, Manifest: m, Copies: copies}, nil
 }
 
-// finish closes the upload and validates its shape.
+// finish validates the shape of a closed upload.
 func (u *Upload) finish(n int, size int64) ([]blocks.ID, error) {
-	if !u.close() {
-		return nil, fmt.Errorf("%w: %d", ErrUploadNotFound, u.id)
-	}
 	ids := u.ids
 	if n != len(u.ids) || n != blocks.NumBlocks(size, u.opts.BlockSize) {
 		return ids, fmt.Errorf("%w: %d blocks received, commit says %d blocks and %d bytes", ErrBadUpload, len(u.ids), n, size)
@@ -332,6 +352,8 @@ func (u *Upload) release(ids []blocks.ID) {
 // here and at the members that received copies of them.
 func (u *Upload) Abort() {
 	if u.close() {
+		u.cancel()
+		u.pushes.Wait()
 		u.release(u.ids)
 		u.releaseHolders()
 	}
