@@ -20,7 +20,11 @@ const pushWindow = 16
 func (u *Upload) pushLater(ctx context.Context, seq int, id blocks.ID, data []byte) error {
 	s := u.svc
 	if u.opts.Replicas <= 1 {
-		return s.checkMembers(u.opts.MinReplicas)
+		if err := s.checkMembers(u.opts.MinReplicas); err != nil {
+			return err
+		}
+		u.landing.land(id, nil)
+		return nil
 	}
 	select {
 	case u.slots <- struct{}{}:
@@ -36,11 +40,13 @@ func (u *Upload) pushLater(ctx context.Context, seq int, id blocks.ID, data []by
 		defer u.pushes.Done()
 		defer func() { <-u.slots }()
 		defer s.pool.Put(buf)
-		holders, err := s.replicate(u.ctx, u.pending, id, buf, u.opts.Replicas, u.opts.MinReplicas)
+		holders, err := s.replicate(u.ctx, u.pending, id, buf, u.opts.Replicas, u.opts.MinReplicas, u.prefer)
 		u.addHolders(seq, holders)
 		if err != nil {
 			u.failPush(fmt.Errorf("block %d: %w", seq, err))
+			return
 		}
+		u.landing.land(id, holders)
 		u.touch()
 	}()
 	return nil

@@ -39,16 +39,19 @@ func (s *Service) checkMembers(n int) error {
 // fail or stop being alive (the mover with the push policy). So a put
 // sends n-1 copies out of this node, not about n (docs/architecture.md,
 // Placement). It fails only when fewer than least copies could be made;
-// the copies between least and n are left to repair. It returns the other
-// members that acknowledged the block.
-func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n, least int) ([]string, error) {
+// the copies between least and n are left to repair. Members in prefer (a
+// put's prefetch targets) are ranked before the others, so that a replica
+// is also a target's copy. It returns the other members that acknowledged
+// the block.
+func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n, least int,
+	prefer map[string]bool) ([]string, error) {
 	if err := s.checkMembers(least); err != nil {
 		return nil, err
 	}
 	if n <= 1 {
 		return nil, nil
 	}
-	p := newPushPolicy(s.net.Self().ID, registry.Rank(id, s.net.Live()))
+	p := newPushPolicy(s.net.Self().ID, preferred(registry.Rank(id, s.net.Live()), prefer))
 	push := func(ctx context.Context, peer string, id blocks.ID) error {
 		return p.record(peer, s.push(ctx, key, id, data, p.members[peer]))
 	}
@@ -70,6 +73,23 @@ func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, d
 			Msg("block stored under its target; repair makes the rest")
 	}
 	return p.holders, nil
+}
+
+// preferred moves the members in prefer to the front of ranked, keeping
+// the order within each part.
+func preferred(ranked []registry.Member, prefer map[string]bool) []registry.Member {
+	if len(prefer) == 0 {
+		return ranked
+	}
+	out := make([]registry.Member, 0, len(ranked))
+	for _, first := range []bool{true, false} {
+		for _, m := range ranked {
+			if prefer[m.ID] == first {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // pushPolicy places copies of one block down the rendezvous ranking: each

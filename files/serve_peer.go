@@ -31,6 +31,8 @@ func (s *Service) Register(mux *rpc.Mux) {
 	mux.Handle(rpc.OpRelease, s.serveRelease)
 	mux.Handle(rpc.OpHolders, s.serveHolders)
 	mux.Handle(rpc.OpHealth, s.serveHealth)
+	mux.Handle(rpc.OpPutSwarm, s.servePutSwarm)
+	mux.Handle(rpc.OpPutLanded, s.servePutLanded)
 }
 
 // HandleMessage applies a bus message about objects: who-has, delete, have

@@ -24,6 +24,12 @@ type PutOptions struct {
 	MinReplicas int
 	ContentType string
 	Meta        map[string]string
+	// PrefetchGroups and PrefetchNodes, when set, spread the object to
+	// those targets while it lands (prefetch_put.go): replica pushes go to
+	// targets first, targets pull each block as it lands, and the prefetch
+	// starts when the put commits.
+	PrefetchGroups []string
+	PrefetchNodes  []string
 }
 
 func (s *Service) normalize(o PutOptions) (PutOptions, error) {
@@ -52,6 +58,12 @@ func (s *Service) normalize(o PutOptions) (PutOptions, error) {
 	if err := blocks.ValidateMeta(o.Meta); err != nil {
 		return o, err
 	}
+	if len(o.PrefetchGroups)+len(o.PrefetchNodes) > 0 {
+		if err := checkTargets(o.PrefetchGroups, o.PrefetchNodes); err != nil {
+			return o, err
+		}
+		o.PrefetchGroups, o.PrefetchNodes = normalize(o.PrefetchGroups), normalize(o.PrefetchNodes)
+	}
 	return o, nil
 }
 
@@ -75,6 +87,9 @@ type Upload struct {
 	cancel context.CancelFunc
 	slots  chan struct{}
 	pushes sync.WaitGroup
+
+	landing *landingLog     // blocks landed, for prefetch targets (nil: no prefetch)
+	prefer  map[string]bool // prefetch targets: replica pushes go to them first
 
 	mu      sync.Mutex
 	pushErr error // the first push that left a block under min_replicas
@@ -105,6 +120,7 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	u.ctx, u.cancel = context.WithCancel(s.ctx)
 	u.touch()
 	s.uploads[u.id] = u
+	s.pf.openLanding(u)
 	return u, nil
 }
 
@@ -260,6 +276,8 @@ type Stored struct {
 	// MinReplicas; below Manifest.Replicas when members were missing (repair
 	// makes the rest).
 	Copies int
+	// Prefetch: the prefetch the put asked for is started.
+	Prefetch bool
 }
 
 // UnderTarget reports a put that returned with fewer copies than its target.
@@ -278,6 +296,12 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	if err == nil {
 		err = u.pushFailure()
 	}
+	committed := false
+	defer func() {
+		if !committed {
+			u.landing.end(rpc.LandingAborted, blocks.Ref{}, u.svc.cfg.Now())
+		}
+	}()
 	if err != nil {
 		u.releaseHolders() // nothing visible: the pushed copies go, as after Abort
 		return Stored{}, err
@@ -311,8 +335,9 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 		u.svc.heal.soon(time.Second) // members may be there to take the rest
 	}
 	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Int("copies", copies).Msg("object stored")
+	committed = true
 	u.svc.cfg.Metrics.Put(time.Since(u.begun))
-	return Stored{Ref: ref, Manifest: m, Copies: copies}, nil
+	return Stored{Ref: ref, Manifest: m, Copies: copies, Prefetch: u.startPrefetch(ctx, ref)}, nil
 }
 
 // finish validates the shape of a closed upload.
@@ -354,6 +379,7 @@ func (u *Upload) Abort() {
 	if u.close() {
 		u.cancel()
 		u.pushes.Wait()
+		u.landing.end(rpc.LandingAborted, blocks.Ref{}, u.svc.cfg.Now())
 		u.release(u.ids)
 		u.releaseHolders()
 	}
