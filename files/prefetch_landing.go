@@ -32,6 +32,9 @@ import (
 // source had nothing new.
 const landingPoll = 20 * time.Millisecond
 
+// maxArrivals caps the puts a node pulls at once as a target.
+const maxArrivals = 64
+
 // landingGiveUp is how many put_landed calls in a row may fail before the
 // target gives the put up (the source is gone).
 const landingGiveUp = 50
@@ -66,6 +69,9 @@ func (s *Service) StartArrival(pending blocks.Ref, source string) error {
 	defer p.mu.Unlock()
 	if p.arrivals[pending] != nil {
 		return nil
+	}
+	if len(p.arrivals) >= maxArrivals {
+		return fmt.Errorf("%w: %d puts landing here already", rpc.ErrUnavailable, maxArrivals)
 	}
 	a := &arrival{s: s, pending: pending, source: source, self: s.net.Self().ID, done: make(chan struct{}),
 		known: map[blocks.ID]bool{}}
