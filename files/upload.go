@@ -321,6 +321,7 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	}
 	copies := u.copiesWithout(failed)
 	if copies < u.opts.MinReplicas {
+		u.unpublish(ref)
 		errs := make([]error, 0, len(failed))
 		for h, e := range failed {
 			errs = append(errs, fmt.Errorf("%s: %w", h, e))
@@ -338,6 +339,16 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	committed = true
 	u.svc.cfg.Metrics.Put(time.Since(u.begun))
 	return Stored{Ref: ref, Manifest: m, Copies: copies, Prefetch: u.startPrefetch(ctx, ref)}, nil
+}
+
+// unpublish undoes a manifest that some holders took before the put failed
+// (a holder died after taking blocks, so too few copies count): a delete
+// where the object is known, so no member shows a put that failed. The ref
+// is never used again (a new put has a later Created, so another ref).
+func (u *Upload) unpublish(ref blocks.Ref) {
+	s := u.svc
+	s.tellMembers(s.ctx, ref, s.cfg.Now(), true)
+	u.releaseHolders()
 }
 
 // finish validates the shape of a closed upload.

@@ -175,3 +175,50 @@ func TestPutSwarmAbortDropsPulledBlocks(t *testing.T) {
 		}
 	}
 }
+
+// A replica owner killed in the middle of a put at replicas 2 whose pushes
+// run behind its writes: with min_replicas 2 the put either fails with
+// ErrUnavailable and leaves no object on the survivors, or returns with
+// every block on two survivors; with min_replicas 1 it returns, and every
+// block has as many copies among the survivors as it reports.
+func TestReplicaOwnerDiesMidPipelinedPut(t *testing.T) {
+	for _, least := range []int{2, 1} {
+		t.Run(fmt.Sprintf("min_replicas=%d", least), func(t *testing.T) {
+			nodes := nodetest.Cluster(t, 4, func(_ int, c *node.Config) { c.BlockSize = swarmBlock })
+			survivors := nodes[:3]
+			size := int64(32 * swarmBlock)
+			seed := uint64(10 + least)
+			ctx := nodetest.Context(t, 2*time.Minute)
+			src := nodetest.Client(t, nodes[0])
+			r := &gatedReader{r: testdata.New(seed, size), after: 16 * swarmBlock, gate: func() error {
+				return nodes[3].Kill()
+			}}
+			res, err := src.PutObject(ctx, r, client.PutOptions{Replicas: 2, MinReplicas: least})
+			if err != nil {
+				if least == 1 || !errors.Is(err, client.ErrUnavailable) {
+					t.Fatalf("put at min_replicas %d: %v", least, err)
+				}
+				for _, n := range survivors {
+					if objs, err := n.Store().List(blocks.Ref{}, 10); err != nil || len(objs) != 0 {
+						t.Fatalf("node %s lists %d objects after a failed put (%v)", n.ID(), len(objs), err)
+					}
+				}
+				return
+			}
+			if res.Copies < least {
+				t.Fatalf("put returned with %d copies, min_replicas %d", res.Copies, least)
+			}
+			for i, id := range blockIDs(seed, size, swarmBlock, 32) {
+				held := 0
+				for _, n := range survivors {
+					if holdsEvery(n, []blocks.ID{id}) {
+						held++
+					}
+				}
+				if held < res.Copies {
+					t.Fatalf("block %d on %d survivors, the put reported %d copies", i, held, res.Copies)
+				}
+			}
+		})
+	}
+}
