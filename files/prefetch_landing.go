@@ -282,11 +282,17 @@ func (a *arrival) Candidates(id blocks.ID) []mover.Candidate {
 	return append(out, mover.Candidate{Peer: a.source, Tier: tierSeed})
 }
 
+// arrivalWindow is the pulls a target keeps in flight to each holder while
+// a put lands. The put's replica pushes share each target's incoming link
+// with these pulls, and the put is the swarm's critical path: a small window
+// (still several holders at once) leaves the pushes their share of the link.
+const arrivalWindow = 2
+
 func (a *arrival) Window(tier int) int {
 	if tier == tierSeed {
 		return seedWindow
 	}
-	return a.s.cfg.FetchWindow
+	return arrivalWindow
 }
 
 func (a *arrival) Ready(blocks.ID) bool { return true }

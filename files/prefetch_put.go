@@ -36,10 +36,10 @@ type landingLog struct {
 }
 
 // openLanding starts the landing log of an upload with prefetch targets
-// and tells the live targets.
-func (p *prefetcher) openLanding(u *Upload) {
+// and tells the live targets. It reports whether the upload has targets.
+func (p *prefetcher) openLanding(u *Upload) bool {
 	if len(u.opts.PrefetchGroups)+len(u.opts.PrefetchNodes) == 0 {
-		return
+		return false
 	}
 	in := &intent{groups: u.opts.PrefetchGroups, nodes: u.opts.PrefetchNodes}
 	self := p.s.net.Self().ID
@@ -65,6 +65,7 @@ func (p *prefetcher) openLanding(u *Upload) {
 			}
 		})
 	}
+	return true
 }
 
 // land appends a block whose copies are made (nil-safe).

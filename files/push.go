@@ -13,6 +13,12 @@ import (
 // bounds the copies held for them (16 MiB at the default block size).
 const pushWindow = 16
 
+// swarmPushWindow is pushWindow for a put with prefetch targets: its pushes
+// share each target's incoming link with the targets' pulls, so more of them
+// in flight keep the put's flows as busy as the pulls (32 MiB at the default
+// block size).
+const swarmPushWindow = 32
+
 // pushLater starts the replica pushes of block seq behind the Write that
 // stored it, on a copy of data (the caller reuses its buffer). It waits for
 // a slot when pushWindow blocks are being pushed. At replicas 1 there is

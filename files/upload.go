@@ -120,7 +120,9 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	u.ctx, u.cancel = context.WithCancel(s.ctx)
 	u.touch()
 	s.uploads[u.id] = u
-	s.pf.openLanding(u)
+	if s.pf.openLanding(u) {
+		u.slots = make(chan struct{}, swarmPushWindow)
+	}
 	return u, nil
 }
 
