@@ -154,12 +154,13 @@ func (s *Service) pushAs(ctx context.Context, key blocks.Ref, id blocks.ID, data
 // publishManifest commits the manifest at every member holding blocks of
 // the object (moving their blocks from the pending key to the ref) and at
 // the ref's own placement owners, so that any node finds it where placement
-// says. It returns the block holders that did not take it (their copies do
+// says; members in kept (the put's prefetch targets) hold their copies as
+// kept ones. It returns the block holders that did not take it (their copies do
 // not count: the put is under target, or fails below min_replicas); the
 // ref's other owners are best effort. A member that stops being alive is
 // given up within a second.
 func (s *Service) publishManifest(ctx context.Context, ref blocks.Ref, m *blocks.Manifest, pending blocks.Ref,
-	holders map[string]bool) (map[string]error, error) {
+	holders, kept map[string]bool) (map[string]error, error) {
 	rec, err := m.MarshalRecord()
 	if err != nil {
 		return nil, err
@@ -184,11 +185,11 @@ func (s *Service) publishManifest(ctx context.Context, ref blocks.Ref, m *blocks
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	req := &rpc.PutManifestReq{Ref: ref[:], Pending: pending[:]}
 	for _, mem := range targets {
 		wg.Add(1)
 		go func(mem registry.Member) {
 			defer wg.Done()
+			req := &rpc.PutManifestReq{Ref: ref[:], Pending: pending[:], Kept: kept[mem.ID]}
 			_, err := s.callAlive(ctx, mem, pushTimeout, rpc.OpPutManifest, req, [][]byte{rec})
 			if err != nil && holders[mem.ID] {
 				mu.Lock()

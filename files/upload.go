@@ -317,7 +317,7 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	if err := ctx.Err(); err != nil {
 		return Stored{}, err
 	}
-	failed, err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holdersCopy())
+	failed, err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holdersCopy(), u.prefer)
 	if err != nil {
 		return Stored{}, err
 	}

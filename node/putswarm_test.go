@@ -123,7 +123,18 @@ func TestPutSwarmTargetsPullBeforeCommit(t *testing.T) {
 	}
 	for _, n := range targets {
 		if !holdsAll(n, ref) {
-			t.Fatalf("target %s reported done but lacks blocks", n.ID())
+			m, use, err := n.Store().Manifest(ref)
+			var missing []int
+			if err == nil {
+				has, _ := n.Store().HasBlocks(m.Blocks)
+				for i, h := range has {
+					if !h {
+						missing = append(missing, i)
+					}
+				}
+			}
+			time.Sleep(2 * time.Second)
+			t.Fatalf("target %s reported done but lacks blocks: manifest %v use %v, missing %v; 2s later holds all: %v; status %+v", n.ID(), err, use, missing, holdsAll(n, ref), st)
 		}
 	}
 	served := float64(st.Served) / float64(size)
