@@ -131,11 +131,12 @@ func (c *Client) WaitPrefetch(ctx context.Context, ref blocks.Ref, interval time
 }
 
 // prefetchAfter starts the prefetch a put asked for once the object is
-// stored. A failure to start it is the put's error, with the ref returned:
-// the object is stored either way.
-func (c *Client) prefetchAfter(ctx context.Context, ref blocks.Ref, err error, o PutOptions) error {
-	if err != nil || len(o.PrefetchGroups)+len(o.PrefetchNodes) == 0 {
+// stored, unless the node started it with the put. A failure to start it
+// is the put's error, with the ref returned: the object is stored either
+// way.
+func (c *Client) prefetchAfter(ctx context.Context, res PutResult, err error, o PutOptions) error {
+	if err != nil || res.prefetching || len(o.PrefetchGroups)+len(o.PrefetchNodes) == 0 {
 		return err
 	}
-	return c.Prefetch(ctx, ref, o.PrefetchGroups, o.PrefetchNodes)
+	return c.Prefetch(ctx, res.Ref, o.PrefetchGroups, o.PrefetchNodes)
 }

@@ -26,15 +26,18 @@ type PutOptions struct {
 	// so far. Calls are serialised.
 	Progress func(done int64)
 	// PrefetchGroups and PrefetchNodes (node ids), when set, make the node
-	// spread the object to every member of the groups and to the nodes once
-	// it is stored; the put returns without waiting (see WaitPrefetch).
+	// spread the object to every member of the groups and to the nodes: the
+	// targets pull its blocks while the put lands them, and the prefetch
+	// starts when it is stored; the put returns without waiting for the
+	// targets (see WaitPrefetch). A node that does not take them with the
+	// put is asked to prefetch once the put returned.
 	PrefetchGroups []string
 	PrefetchNodes  []string
 }
 
 func (o PutOptions) params(bs int) rpc.PutParams {
 	return rpc.PutParams{BlockSize: bs, Replicas: o.Replicas, MinReplicas: o.MinReplicas, ContentType: o.ContentType,
-		Meta: o.Meta}
+		Meta: o.Meta, PrefetchGroups: o.PrefetchGroups, PrefetchNodes: o.PrefetchNodes}
 }
 
 // Put stores everything r yields as one object and returns its ref. An
@@ -59,6 +62,8 @@ type PutResult struct {
 	// copies exist; the node's repair makes the rest as members come.
 	// Both are 0 from a node that does not report them.
 	Copies, Replicas int
+
+	prefetching bool // the node started the prefetch the put asked for
 }
 
 // UnderTarget reports a put that returned with fewer copies than its target.
@@ -67,7 +72,7 @@ func (r PutResult) UnderTarget() bool { return r.Copies < r.Replicas }
 // PutObject is Put, returning what was stored (and how many copies exist).
 func (c *Client) PutObject(ctx context.Context, r io.Reader, o PutOptions) (PutResult, error) {
 	res, err := c.put(ctx, r, o)
-	return res, c.prefetchAfter(ctx, res.Ref, err, o)
+	return res, c.prefetchAfter(ctx, res, err, o)
 }
 
 func (c *Client) put(ctx context.Context, r io.Reader, o PutOptions) (PutResult, error) {
@@ -104,15 +109,15 @@ func (c *Client) PutBytes(ctx context.Context, b []byte, o PutOptions) (blocks.R
 	bs := c.blockSize(o)
 	if len(b) <= bs {
 		res, err := c.putInline(ctx, b, o, bs)
-		return res.Ref, c.prefetchAfter(ctx, res.Ref, err, o)
+		return res.Ref, c.prefetchAfter(ctx, res, err, o)
 	}
 	if c.Local() {
 		if res, err := c.putShm(ctx, bytes.NewReader(b), int64(len(b)), o, bs); !errors.Is(err, errNoShm) {
-			return res.Ref, c.prefetchAfter(ctx, res.Ref, err, o)
+			return res.Ref, c.prefetchAfter(ctx, res, err, o)
 		}
 	}
 	res, err := c.upload(ctx, &sliceSource{b: b, bs: bs}, o, bs)
-	return res.Ref, c.prefetchAfter(ctx, res.Ref, err, o)
+	return res.Ref, c.prefetchAfter(ctx, res, err, o)
 }
 
 func (c *Client) blockSize(o PutOptions) int {
@@ -142,7 +147,8 @@ func putResult(m *rpc.Message) (PutResult, error) {
 	if err != nil {
 		return PutResult{}, err
 	}
-	res := PutResult{Ref: ref, Size: rep.Size, Blocks: rep.Blocks, Copies: rep.Copies, Replicas: rep.Replicas}
+	res := PutResult{Ref: ref, Size: rep.Size, Blocks: rep.Blocks, Copies: rep.Copies, Replicas: rep.Replicas,
+		prefetching: rep.Prefetch}
 	if res.Replicas == 0 { // a node that predates min_replicas waited for every copy
 		res.Copies = 0
 	}

@@ -61,8 +61,11 @@ func (s *Service) keep(key blocks.Ref, ids []blocks.ID, data [][]byte, use store
 }
 
 // AdoptManifest commits a manifest sent by the node that ran a put (or by a
-// repair): the blocks this node received under pending move to the ref.
-func (s *Service) AdoptManifest(ref, pending blocks.Ref, rec []byte) (int, error) {
+// repair): the blocks this node received under pending move to the ref, as
+// owner copies, or as kept (prefetched) copies when this node is a prefetch
+// target of the put: those must not turn into owner copies that a repair
+// pass may trim before the prefetch commits them as kept.
+func (s *Service) AdoptManifest(ref, pending blocks.Ref, rec []byte, kept bool) (int, error) {
 	m, got, err := blocks.UnmarshalRecord(rec)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", rpc.ErrBadRequest, err)
@@ -70,7 +73,11 @@ func (s *Service) AdoptManifest(ref, pending blocks.Ref, rec []byte) (int, error
 	if got != ref {
 		return 0, fmt.Errorf("%w: manifest record of %s sent as %s", rpc.ErrBadRequest, got.Short(), ref.Short())
 	}
-	return s.store.CommitHeld(ref, m, store.UseOwner, pending)
+	use := store.UseOwner
+	if kept {
+		use = store.UseKept
+	}
+	return s.store.CommitHeld(ref, m, use, pending)
 }
 
 // ManifestRecord returns the stored record of ref (this node only).

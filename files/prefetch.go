@@ -57,13 +57,16 @@ type prefetcher struct {
 	s      *Service
 	served atomic.Int64 // block bytes served to peers
 
-	mu      sync.Mutex
-	intents map[blocks.Ref]*intent
-	jobs    map[blocks.Ref]*job
+	mu       sync.Mutex
+	intents  map[blocks.Ref]*intent
+	jobs     map[blocks.Ref]*job
+	logs     map[blocks.Ref]*landingLog // puts landing here for prefetch targets, by pending key
+	arrivals map[blocks.Ref]*arrival    // puts this node pulls as a target while they land, by pending key
 }
 
 func newPrefetcher(s *Service) *prefetcher {
-	p := &prefetcher{s: s, intents: map[blocks.Ref]*intent{}, jobs: map[blocks.Ref]*job{}}
+	p := &prefetcher{s: s, intents: map[blocks.Ref]*intent{}, jobs: map[blocks.Ref]*job{},
+		logs: map[blocks.Ref]*landingLog{}, arrivals: map[blocks.Ref]*arrival{}}
 	p.load()
 	return p
 }
@@ -76,6 +79,20 @@ func (s *Service) Served() int64 { return s.pf.served.Load() }
 // of groups and to nodes. It returns once the intent is recorded and
 // announced; the transfer runs in the background.
 func (s *Service) Prefetch(ctx context.Context, ref blocks.Ref, groups, nodes []string) error {
+	if err := checkTargets(groups, nodes); err != nil {
+		return err
+	}
+	if _, err := s.Manifest(ctx, ref); err != nil {
+		return err
+	}
+	in := &intent{ref: ref, from: s.net.Self().ID, groups: normalize(groups), nodes: normalize(nodes), at: s.cfg.Now()}
+	s.pf.add(in, true)
+	s.pf.announce(ctx, in)
+	return nil
+}
+
+// checkTargets validates the groups and nodes of a prefetch.
+func checkTargets(groups, nodes []string) error {
 	if len(groups)+len(nodes) == 0 {
 		return fmt.Errorf("%w: prefetch: no group or node named", rpc.ErrBadRequest)
 	}
@@ -87,12 +104,6 @@ func (s *Service) Prefetch(ctx context.Context, ref blocks.Ref, groups, nodes []
 			return fmt.Errorf("%w: %w", rpc.ErrBadRequest, err)
 		}
 	}
-	if _, err := s.Manifest(ctx, ref); err != nil {
-		return err
-	}
-	in := &intent{ref: ref, from: s.net.Self().ID, groups: normalize(groups), nodes: normalize(nodes), at: s.cfg.Now()}
-	s.pf.add(in, true)
-	s.pf.announce(ctx, in)
 	return nil
 }
 
@@ -218,6 +229,7 @@ func (p *prefetcher) tick() {
 	for _, in := range mine {
 		p.announce(p.s.ctx, in)
 	}
+	p.dropEndedLogs(now)
 	p.resume()
 }
 

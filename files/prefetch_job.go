@@ -160,6 +160,7 @@ func (p *prefetcher) attempt(j *job, in *intent) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	p.awaitArrivals(j.ctx, m)
 	if _, err := s.store.CommitHeld(in.ref, m, store.UseKept, blocks.Ref{}); err != nil {
 		return false, err
 	}

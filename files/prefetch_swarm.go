@@ -143,14 +143,20 @@ func (sw *swarm) Tick() { sw.announce() }
 
 // announce publishes the blocks landed since the last have message.
 func (sw *swarm) announce() {
-	if len(sw.have) == 0 {
+	sw.s.publishHave(sw.ref, sw.have)
+	sw.have = nil
+}
+
+// publishHave tells the members that this node holds ids (of ref, or of
+// the put landing under that pending key).
+func (s *Service) publishHave(ref blocks.Ref, ids []blocks.ID) {
+	if len(ids) == 0 {
 		return
 	}
-	m := pubsub.Message{Type: pubsub.TypeHave, From: sw.self, Ref: sw.ref, IDs: sw.have}
+	m := pubsub.Message{Type: pubsub.TypeHave, From: s.net.Self().ID, Ref: ref, IDs: ids}
 	for _, part := range pubsub.SplitIDs(m, pubsub.MaxIDs) {
-		if err := sw.s.net.Publish(sw.s.ctx, part); err != nil {
-			sw.s.log.Debug().Err(err).Msg("have broadcast")
+		if err := s.net.Publish(s.ctx, part); err != nil {
+			s.log.Debug().Err(err).Msg("have broadcast")
 		}
 	}
-	sw.have = nil
 }

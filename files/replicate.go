@@ -39,16 +39,19 @@ func (s *Service) checkMembers(n int) error {
 // fail or stop being alive (the mover with the push policy). So a put
 // sends n-1 copies out of this node, not about n (docs/architecture.md,
 // Placement). It fails only when fewer than least copies could be made;
-// the copies between least and n are left to repair. It returns the other
-// members that acknowledged the block.
-func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n, least int) ([]string, error) {
+// the copies between least and n are left to repair. Members in prefer (a
+// put's prefetch targets) are ranked before the others, so that a replica
+// is also a target's copy. It returns the other members that acknowledged
+// the block.
+func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, data []byte, n, least int,
+	prefer map[string]bool) ([]string, error) {
 	if err := s.checkMembers(least); err != nil {
 		return nil, err
 	}
 	if n <= 1 {
 		return nil, nil
 	}
-	p := newPushPolicy(s.net.Self().ID, registry.Rank(id, s.net.Live()))
+	p := newPushPolicy(s.net.Self().ID, preferred(registry.Rank(id, s.net.Live()), prefer))
 	push := func(ctx context.Context, peer string, id blocks.ID) error {
 		return p.record(peer, s.push(ctx, key, id, data, p.members[peer]))
 	}
@@ -70,6 +73,23 @@ func (s *Service) replicate(ctx context.Context, key blocks.Ref, id blocks.ID, d
 			Msg("block stored under its target; repair makes the rest")
 	}
 	return p.holders, nil
+}
+
+// preferred moves the members in prefer to the front of ranked, keeping
+// the order within each part.
+func preferred(ranked []registry.Member, prefer map[string]bool) []registry.Member {
+	if len(prefer) == 0 {
+		return ranked
+	}
+	out := make([]registry.Member, 0, len(ranked))
+	for _, first := range []bool{true, false} {
+		for _, m := range ranked {
+			if prefer[m.ID] == first {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // pushPolicy places copies of one block down the rendezvous ranking: each
@@ -134,12 +154,13 @@ func (s *Service) pushAs(ctx context.Context, key blocks.Ref, id blocks.ID, data
 // publishManifest commits the manifest at every member holding blocks of
 // the object (moving their blocks from the pending key to the ref) and at
 // the ref's own placement owners, so that any node finds it where placement
-// says. It returns the block holders that did not take it (their copies do
+// says; members in kept (the put's prefetch targets) hold their copies as
+// kept ones. It returns the block holders that did not take it (their copies do
 // not count: the put is under target, or fails below min_replicas); the
 // ref's other owners are best effort. A member that stops being alive is
 // given up within a second.
 func (s *Service) publishManifest(ctx context.Context, ref blocks.Ref, m *blocks.Manifest, pending blocks.Ref,
-	holders map[string]bool) (map[string]error, error) {
+	holders, kept map[string]bool) (map[string]error, error) {
 	rec, err := m.MarshalRecord()
 	if err != nil {
 		return nil, err
@@ -164,11 +185,11 @@ func (s *Service) publishManifest(ctx context.Context, ref blocks.Ref, m *blocks
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	req := &rpc.PutManifestReq{Ref: ref[:], Pending: pending[:]}
 	for _, mem := range targets {
 		wg.Add(1)
 		go func(mem registry.Member) {
 			defer wg.Done()
+			req := &rpc.PutManifestReq{Ref: ref[:], Pending: pending[:], Kept: kept[mem.ID]}
 			_, err := s.callAlive(ctx, mem, pushTimeout, rpc.OpPutManifest, req, [][]byte{rec})
 			if err != nil && holders[mem.ID] {
 				mu.Lock()

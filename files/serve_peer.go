@@ -31,6 +31,8 @@ func (s *Service) Register(mux *rpc.Mux) {
 	mux.Handle(rpc.OpRelease, s.serveRelease)
 	mux.Handle(rpc.OpHolders, s.serveHolders)
 	mux.Handle(rpc.OpHealth, s.serveHealth)
+	mux.Handle(rpc.OpPutSwarm, s.servePutSwarm)
+	mux.Handle(rpc.OpPutLanded, s.servePutLanded)
 }
 
 // HandleMessage applies a bus message about objects: who-has, delete, have
@@ -102,7 +104,7 @@ func (s *Service) servePutManifest(ctx context.Context, m *rpc.Message) (*rpc.Re
 	if len(m.Data) != 1 {
 		return nil, rpc.Errorf(rpc.ErrBadRequest, "put_manifest wants the record as one data frame, got %d", len(m.Data))
 	}
-	held, err := s.AdoptManifest(ref, pending, m.Data[0])
+	held, err := s.AdoptManifest(ref, pending, m.Data[0], req.Kept)
 	if err != nil {
 		return nil, err
 	}

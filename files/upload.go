@@ -24,6 +24,12 @@ type PutOptions struct {
 	MinReplicas int
 	ContentType string
 	Meta        map[string]string
+	// PrefetchGroups and PrefetchNodes, when set, spread the object to
+	// those targets while it lands (prefetch_put.go): replica pushes go to
+	// targets first, targets pull each block as it lands, and the prefetch
+	// starts when the put commits.
+	PrefetchGroups []string
+	PrefetchNodes  []string
 }
 
 func (s *Service) normalize(o PutOptions) (PutOptions, error) {
@@ -52,6 +58,12 @@ func (s *Service) normalize(o PutOptions) (PutOptions, error) {
 	if err := blocks.ValidateMeta(o.Meta); err != nil {
 		return o, err
 	}
+	if len(o.PrefetchGroups)+len(o.PrefetchNodes) > 0 {
+		if err := checkTargets(o.PrefetchGroups, o.PrefetchNodes); err != nil {
+			return o, err
+		}
+		o.PrefetchGroups, o.PrefetchNodes = normalize(o.PrefetchGroups), normalize(o.PrefetchNodes)
+	}
 	return o, nil
 }
 
@@ -68,7 +80,19 @@ type Upload struct {
 
 	writes sync.WaitGroup // Write calls in flight
 
+	// Replica pushes run behind the writes (push.go): ctx ends them on
+	// Abort and when Commit returns; slots bounds the blocks waiting for
+	// their pushes; pushes counts the pushes in flight.
+	ctx    context.Context
+	cancel context.CancelFunc
+	slots  chan struct{}
+	pushes sync.WaitGroup
+
+	landing *landingLog     // blocks landed, for prefetch targets (nil: no prefetch)
+	prefer  map[string]bool // prefetch targets: replica pushes go to them first
+
 	mu      sync.Mutex
+	pushErr error // the first push that left a block under min_replicas
 	ids     []blocks.ID
 	lens    []int
 	holders map[string]bool  // members holding replicas of some block
@@ -92,9 +116,13 @@ func (s *Service) Begin(opts PutOptions) (*Upload, error) {
 	}
 	s.nextID++
 	u := &Upload{id: s.nextID, svc: s, opts: opts, pending: newPendingKey(), holders: map[string]bool{},
-		held: map[int][]string{}, begun: time.Now()}
+		held: map[int][]string{}, begun: time.Now(), slots: make(chan struct{}, pushWindow)}
+	u.ctx, u.cancel = context.WithCancel(s.ctx)
 	u.touch()
 	s.uploads[u.id] = u
+	if s.pf.openLanding(u) {
+		u.slots = make(chan struct{}, swarmPushWindow)
+	}
 	return u, nil
 }
 
@@ -126,9 +154,12 @@ func (u *Upload) touch() { u.last.Store(u.svc.cfg.Now().UnixNano()) }
 
 func (u *Upload) idleSince() time.Time { return time.Unix(0, u.last.Load()) }
 
-// Write stores block seq of the object here and at its placement owners,
-// and returns once the block has Replicas durable copies. Writing the same
-// block twice is harmless; different bytes at the same seq are an error.
+// Write stores block seq of the object here and starts its pushes to its
+// placement owners, which run behind it (push.go): it returns once the block
+// is stored here, waiting only when pushWindow blocks already wait for
+// their pushes. A push that leaves a block under min_replicas fails the
+// next Write and the Commit. Writing the same block twice is harmless;
+// different bytes at the same seq are an error.
 func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	if seq < 0 || seq >= blocks.MaxBlocks {
 		return fmt.Errorf("%w: block %d outside [0, %d)", ErrBadUpload, seq, blocks.MaxBlocks)
@@ -141,6 +172,9 @@ func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	}
 	defer u.writes.Done()
 	u.touch()
+	if err := u.pushFailure(); err != nil {
+		return err
+	}
 	id := blocks.Sum(data)
 	st := u.svc.store
 	st.Pin(id)
@@ -151,9 +185,7 @@ func (u *Upload) Write(ctx context.Context, seq int, data []byte) error {
 	if err := u.svc.storeVerified(id, data); err != nil {
 		return fmt.Errorf("store block %d: %w", seq, err)
 	}
-	holders, err := u.svc.replicate(ctx, u.pending, id, data, u.opts.Replicas, u.opts.MinReplicas)
-	u.addHolders(seq, holders)
-	return err
+	return u.pushLater(ctx, seq, id, data)
 }
 
 // addHolders records the other members that acknowledged block seq.
@@ -246,6 +278,8 @@ type Stored struct {
 	// MinReplicas; below Manifest.Replicas when members were missing (repair
 	// makes the rest).
 	Copies int
+	// Prefetch: the prefetch the put asked for is started.
+	Prefetch bool
 }
 
 // UnderTarget reports a put that returned with fewer copies than its target.
@@ -254,9 +288,24 @@ func (st Stored) UnderTarget() bool { return st.Copies < st.Manifest.Replicas }
 // Commit checks that blocks 0..n-1 form an object of size bytes, writes its
 // manifest and returns the ref. The upload is closed whatever the outcome.
 func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) {
+	if !u.close() {
+		return Stored{}, fmt.Errorf("%w: %d", ErrUploadNotFound, u.id)
+	}
+	defer u.cancel()
+	u.pushes.Wait()
 	ids, err := u.finish(n, size)
 	defer u.release(ids)
+	if err == nil {
+		err = u.pushFailure()
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			u.landing.end(rpc.LandingAborted, blocks.Ref{}, u.svc.cfg.Now())
+		}
+	}()
 	if err != nil {
+		u.releaseHolders() // nothing visible: the pushed copies go, as after Abort
 		return Stored{}, err
 	}
 	m := &blocks.Manifest{Size: size, BlockSize: u.opts.BlockSize, Blocks: ids, ContentType: u.opts.ContentType,
@@ -268,12 +317,13 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 	if err := ctx.Err(); err != nil {
 		return Stored{}, err
 	}
-	failed, err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holdersCopy())
+	failed, err := u.svc.publishManifest(ctx, ref, m, u.pending, u.holdersCopy(), u.prefer)
 	if err != nil {
 		return Stored{}, err
 	}
 	copies := u.copiesWithout(failed)
 	if copies < u.opts.MinReplicas {
+		u.unpublish(ref)
 		errs := make([]error, 0, len(failed))
 		for h, e := range failed {
 			errs = append(errs, fmt.Errorf("%s: %w", h, e))
@@ -288,15 +338,23 @@ func (u *Upload) Commit(ctx context.Context, n int, size int64) (Stored, error) 
 		u.svc.heal.soon(time.Second) // members may be there to take the rest
 	}
 	u.svc.log.Debug().Str("ref", ref.Short()).Int64("size", size).Int("blocks", n).Int("copies", copies).Msg("object stored")
+	committed = true
 	u.svc.cfg.Metrics.Put(time.Since(u.begun))
-	return Stored{Ref: ref, Manifest: m, Copies: copies}, nil
+	return Stored{Ref: ref, Manifest: m, Copies: copies, Prefetch: u.startPrefetch(ctx, ref)}, nil
 }
 
-// finish closes the upload and validates its shape.
+// unpublish undoes a manifest that some holders took before the put failed
+// (a holder died after taking blocks, so too few copies count): a delete
+// where the object is known, so no member shows a put that failed. The ref
+// is never used again (a new put has a later Created, so another ref).
+func (u *Upload) unpublish(ref blocks.Ref) {
+	s := u.svc
+	s.tellMembers(s.ctx, ref, s.cfg.Now(), true)
+	u.releaseHolders()
+}
+
+// finish validates the shape of a closed upload.
 func (u *Upload) finish(n int, size int64) ([]blocks.ID, error) {
-	if !u.close() {
-		return nil, fmt.Errorf("%w: %d", ErrUploadNotFound, u.id)
-	}
 	ids := u.ids
 	if n != len(u.ids) || n != blocks.NumBlocks(size, u.opts.BlockSize) {
 		return ids, fmt.Errorf("%w: %d blocks received, commit says %d blocks and %d bytes", ErrBadUpload, len(u.ids), n, size)
@@ -332,6 +390,9 @@ func (u *Upload) release(ids []blocks.ID) {
 // here and at the members that received copies of them.
 func (u *Upload) Abort() {
 	if u.close() {
+		u.cancel()
+		u.pushes.Wait()
+		u.landing.end(rpc.LandingAborted, blocks.Ref{}, u.svc.cfg.Now())
 		u.release(u.ids)
 		u.releaseHolders()
 	}

@@ -230,3 +230,44 @@ func TestVirtualFrozenOwner(t *testing.T) {
 	}
 	getAll(t, vctx(t, budget), readers, ref, data)
 }
+
+// A put that names a prefetch group on 60% of the members spreads while it
+// lands: when the put returns the prefetch is started, every member of the
+// group ends up holding the object, and the source serves the members few
+// pulls besides its replica pushes (which go to members of the group).
+func TestVirtualPutToSwarm(t *testing.T) {
+	n := scale()
+	group := n * 3 / 5
+	c := vcluster.New(t, n, vcluster.Options{Link: virtnet.Link{Latency: 500 * time.Microsecond}})
+	for i := 1; i <= group; i++ {
+		c.JoinGroup(i, "actor")
+	}
+	c.WaitFor(time.Minute, "the group to spread", func() bool {
+		k := 0
+		for _, m := range c.Nodes[0].Registry().Live() {
+			if m.InGroup("actor") {
+				k++
+			}
+		}
+		return k == group
+	})
+	src := c.Nodes[0]
+	ref, m, _ := put(t, src, 7, 32*64<<10, files.PutOptions{Replicas: 2, PrefetchGroups: []string{"actor"}})
+	c.WaitFor(2*time.Minute, "every member of the group to hold the object", func() bool {
+		for _, nd := range c.Nodes[1 : group+1] {
+			if _, _, err := nd.Store.Manifest(ref); err != nil {
+				return false
+			}
+			has, err := nd.Store.HasBlocks(m.Blocks)
+			if err != nil || slices.Contains(has, false) {
+				return false
+			}
+		}
+		return true
+	})
+	copies := float64(src.Files.Served()) / float64(m.Size)
+	t.Logf("group of %d: the source served %.2f copies besides its replica pushes", group, copies)
+	if copies > 1 {
+		t.Errorf("the source served %.1f copies to a group of %d", copies, group)
+	}
+}

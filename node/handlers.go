@@ -153,5 +153,5 @@ func objectInfo(ref blocks.Ref, man *blocks.Manifest) rpc.ObjectInfo {
 
 func putOptions(p rpc.PutParams) files.PutOptions {
 	return files.PutOptions{BlockSize: p.BlockSize, Replicas: p.Replicas, MinReplicas: p.MinReplicas,
-		ContentType: p.ContentType, Meta: p.Meta}
+		ContentType: p.ContentType, Meta: p.Meta, PrefetchGroups: p.PrefetchGroups, PrefetchNodes: p.PrefetchNodes}
 }

@@ -97,5 +97,5 @@ func (n *Node) putAbort(ctx context.Context, m *rpc.Message) (*rpc.Reply, error)
 
 func putReply(st files.Stored) *rpc.Reply {
 	return &rpc.Reply{Body: &rpc.PutRep{Ref: st.Ref[:], Size: st.Manifest.Size, Blocks: len(st.Manifest.Blocks),
-		Copies: st.Copies, Replicas: st.Manifest.Replicas}}
+		Copies: st.Copies, Replicas: st.Manifest.Replicas, Prefetch: st.Prefetch}}
 }

@@ -65,6 +65,10 @@ const (
 	OpNameDigests  Op = 56 // node to node: the namespace's bucket digests
 	OpNameBucket   Op = 57 // node to node: every entry of one bucket (data frame)
 	OpNameFollow   Op = 58 // add, drop or list the answering node's follow rules (prefix → groups)
+
+	// Put to a swarm (ops_swarm.go): a put with prefetch targets, before it commits.
+	OpPutSwarm  Op = 70 // node to node: a put for which the receiver is a prefetch target is landing on the sender
+	OpPutLanded Op = 71 // node to node: the blocks of that put landed so far, and whether it committed
 )
 
 var opNames = map[Op]string{
@@ -79,7 +83,7 @@ var opNames = map[Op]string{
 	OpGroup: "group", OpPrefetch: "prefetch", OpPrefetchStatus: "prefetch_status", OpPrefetchList: "prefetch_list",
 	OpNameBind: "name_bind", OpNameResolve: "name_resolve", OpNameList: "name_list", OpNameVersions: "name_versions",
 	OpNameMove: "name_move", OpNameRemove: "name_remove", OpNameDigests: "name_digests", OpNameBucket: "name_bucket",
-	OpNameFollow: "name_follow",
+	OpNameFollow: "name_follow", OpPutSwarm: "put_swarm", OpPutLanded: "put_landed",
 }
 
 func (o Op) String() string {

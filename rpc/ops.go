@@ -33,6 +33,12 @@ type PutParams struct {
 	MinReplicas int    `msgpack:"minrep,omitempty"` // copies before the put returns; 0: the node's default
 	ContentType string `msgpack:"ct,omitempty"`
 	Meta        Meta   `msgpack:"meta,omitempty"`
+	// PrefetchGroups and PrefetchNodes make the node spread the object to
+	// those targets while the put lands, and start the prefetch when it
+	// commits (PutRep.Prefetch says it did). A node that ignores them
+	// leaves the prefetch to the client.
+	PrefetchGroups Strings `msgpack:"pfg,omitempty"`
+	PrefetchNodes  Strings `msgpack:"pfn,omitempty"`
 }
 
 // PutObjectReq carries a whole object: the data frames, concatenated, are its
@@ -52,6 +58,8 @@ type PutRep struct {
 	// put returned; below Replicas (the target) the rest are left to repair.
 	Copies   int `msgpack:"cp,omitempty"`
 	Replicas int `msgpack:"rep,omitempty"`
+	// Prefetch: the node started the prefetch the put asked for.
+	Prefetch bool `msgpack:"pf,omitempty"`
 }
 
 // PutStartReq opens a streamed upload.

@@ -77,6 +77,9 @@ type PutManifestReq struct {
 	Header
 	Ref     []byte `msgpack:"ref"`
 	Pending []byte `msgpack:"pending,omitempty"`
+	// Kept: the receiver is a prefetch target of the put, so its copies are
+	// kept (prefetched) copies, never trimmed, rather than owner copies.
+	Kept bool `msgpack:"kept,omitempty"`
 }
 
 // PutManifestRep reports how many of the object's blocks the holder has.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/emerge-dev/emerge/blocks"
@@ -69,6 +70,8 @@ type Config struct {
 	SkipStuck bool
 	// Logger receives debug lines about failovers. Default: silent.
 	Logger zerolog.Logger
+	// Open makes Run take more items (Add) until Seal (open.go).
+	Open bool
 }
 
 // DefaultPeerFault treats every error as the peer's fault except those that
@@ -125,6 +128,11 @@ type Mover struct {
 	byID  map[blocks.ID]*block
 	wake  chan struct{}
 
+	addMu  sync.Mutex // Add and Seal (open.go)
+	added  []Item
+	sealed bool
+	addC   chan struct{}
+
 	// owned by Run
 	ctx      context.Context // Run's, canceled when it returns
 	peers    map[string]*peer
@@ -169,7 +177,7 @@ func New(cfg Config, items []Item) (*Mover, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	m := &Mover{cfg: cfg, byID: make(map[blocks.ID]*block, len(items)), wake: make(chan struct{}, 1),
+	m := &Mover{cfg: cfg, byID: make(map[blocks.ID]*block, len(items)), wake: make(chan struct{}, 1), addC: make(chan struct{}, 1),
 		peers: map[string]*peer{}, found: make(chan map[blocks.ID][]string, 1)}
 	for _, it := range items {
 		if m.byID[it.ID] != nil {
@@ -208,12 +216,13 @@ func (m *Mover) Run(ctx context.Context) error {
 	tick := time.NewTicker(m.cfg.Check)
 	defer tick.Stop()
 	var rateC <-chan time.Time
-	for m.pending > 0 {
+	for m.pending > 0 || m.waiting() {
+		m.takeAdded()
 		stuck, rateWait := m.schedule(ctx)
 		if err := m.onStuck(ctx, stuck); err != nil {
 			return err
 		}
-		if m.pending == 0 {
+		if m.pending == 0 && !m.waiting() {
 			break
 		}
 		if rateWait > 0 && rateC == nil {
@@ -229,6 +238,7 @@ func (m *Mover) Run(ctx context.Context) error {
 			m.merge(f)
 		case <-m.wake:
 			m.active = time.Now()
+		case <-m.addC:
 		case <-rateC:
 			rateC = nil
 		case <-tick.C:
