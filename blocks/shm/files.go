@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,6 +37,27 @@ func tryLock(f *os.File, how int) (bool, error) {
 }
 
 func unlock(f *os.File) { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// staleLockWait bounds how long lockSettled waits out a shared lock that is
+// not a client's: a reader that opened a file under its old name just
+// before the node recycled it (into the pool, then into an upload) takes
+// its shared lock, sees the file moved and lets go (lockChecked,
+// lockUpload) within microseconds. A lock held longer is a client's.
+const staleLockWait = 20 * time.Millisecond
+
+// lockSettled is tryLock(f, lockEx), tried again for up to staleLockWait
+// while another holder has the file, so that a stale reader's momentary
+// lock is not mistaken for a client at work.
+func lockSettled(f *os.File) (bool, error) {
+	deadline := time.Now().Add(staleLockWait)
+	for {
+		ok, err := tryLock(f, lockEx)
+		if ok || err != nil || time.Now().After(deadline) {
+			return ok, err
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // setSize sets f's length. With allocate it also allocates the pages up
 // front, so that a full filesystem shows here as ErrNoSpace rather than

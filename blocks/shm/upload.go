@@ -79,7 +79,7 @@ func (t *Tier) SealUpload(name string) (*os.File, int64, error) {
 // sealFile checks that no client holds f and that it kept its size, then
 // makes it read-only so no client opens it for writing again.
 func sealFile(f *os.File, size int64) error {
-	ok, err := tryLock(f, lockEx)
+	ok, err := lockSettled(f)
 	if err != nil {
 		return err
 	}
