@@ -50,14 +50,23 @@ func (s *Service) storeVerified(id blocks.ID, data []byte) error {
 
 // keep stores verified blocks and ties them to key under use: pinned while
 // stored, so no sweep drops them before their use is written, and used only
-// once stored, so a failure leaves no use of a missing block.
+// once stored, so a failure leaves no use of a missing block. On a failure
+// the blocks it stored that nothing else uses are removed (Release), since
+// the store sweeps orphan blocks only when it opens.
 func (s *Service) keep(key blocks.Ref, ids []blocks.ID, data [][]byte, use store.Use) error {
 	s.store.Pin(ids...)
-	defer s.store.Unpin(ids...)
-	if err := s.store.PutBlocks(ids, data); err != nil {
+	err := s.store.PutBlocks(ids, data)
+	if err == nil {
+		err = s.store.Reserve(key, ids, use)
+	}
+	if err != nil {
+		if _, rerr := s.store.Release(ids...); rerr != nil {
+			s.log.Debug().Err(rerr).Msg("release of blocks a failed keep stored")
+		}
 		return err
 	}
-	return s.store.Reserve(key, ids, use)
+	s.store.Unpin(ids...)
+	return nil
 }
 
 // AdoptManifest commits a manifest sent by the node that ran a put (or by a

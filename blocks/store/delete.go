@@ -124,17 +124,27 @@ func (s *Store) deleteUses(ref blocks.Ref, ids []blocks.ID) error {
 	}, nil)
 }
 
+// removeTries is how many times removeUnused tries a chunk whose removal
+// conflicted with another transaction.
+const removeTries = 3
+
 // removeUnused deletes those of ids (any order, repeats allowed) that are
 // stored and have no use and no pin, a chunk at a time. A removal that
-// conflicts with a concurrent PutBlock is skipped: the next Sweep retries.
+// conflicts with a concurrent PutBlock is tried again, removeTries times in
+// all, then skipped: the next Sweep (when the store opens) removes it.
 func (s *Store) removeUnused(ids []blocks.ID) (freed, removed int64, err error) {
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), removeChunk)]
 		ids = ids[len(chunk):]
 		f, n, err := s.removeUnusedChunk(chunk)
+		for try := 1; errors.Is(err, badger.ErrConflict) && try < removeTries; try++ {
+			freed, removed = freed+f, removed+n // a conflicted batch removed nothing; earlier batches did
+			f, n, err = s.removeUnusedChunk(chunk)
+		}
 		freed, removed = freed+f, removed+n
 		if errors.Is(err, badger.ErrConflict) {
-			s.log.Debug().Err(err).Msg("block removal conflicted; left for the next sweep")
+			// Orphan blocks are otherwise swept only when the store opens.
+			s.log.Debug().Err(err).Msg("block removal conflicted again; left for the next sweep")
 			continue
 		}
 		if err != nil {
