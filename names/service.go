@@ -52,11 +52,11 @@ type Service struct {
 	cfg ServiceConfig
 	ns  *Namespace
 
-	heard     chan []Entry // broadcasts waiting for the applier
-	casMu     sync.Mutex   // serialises compare-and-set decisions made here
-	stop      chan struct{}
+	heard     chan []Entry    // broadcasts waiting for the applier
+	casMu     sync.Mutex      // serialises compare-and-set decisions made here
+	ctx       context.Context // canceled by Close: ends the loops and their calls
+	cancel    context.CancelFunc
 	wg        sync.WaitGroup
-	closeOnce sync.Once
 	startOnce sync.Once
 }
 
@@ -74,7 +74,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval
 	}
-	return &Service{cfg: cfg, ns: cfg.Namespace, stop: make(chan struct{}), heard: make(chan []Entry, heardQueue)}, nil
+	s := &Service{cfg: cfg, ns: cfg.Namespace, heard: make(chan []Entry, heardQueue)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
 }
 
 // Namespace is the service's local copy.
@@ -116,7 +118,7 @@ func (s *Service) applier() {
 	for {
 		var batch []Entry
 		select {
-		case <-s.stop:
+		case <-s.ctx.Done():
 			return
 		case batch = <-s.heard:
 		}
@@ -138,27 +140,20 @@ func (s *Service) applier() {
 // Close stops the loop and waits for it. Idempotent. The namespace stays
 // open (its owner closes it).
 func (s *Service) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
+	s.cancel()
 	s.wg.Wait()
 	return nil
 }
 
 func (s *Service) loop() {
 	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s.wg.Add(1) // the loop holds wg, so this Add cannot race Close's Wait
-	go func() {
-		defer s.wg.Done()
-		<-s.stop
-		cancel()
-	}()
+	ctx := s.ctx
 	for {
 		d := s.cfg.SyncInterval
 		d = d*3/4 + time.Duration(rand.Int64N(int64(d)/2+1))
 		t := time.NewTimer(d)
 		select {
-		case <-s.stop:
+		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:

@@ -35,15 +35,17 @@ type freer struct {
 	due  map[blocks.Ref]time.Time // scheduled deletes
 	done map[blocks.Ref]bool      // deleted (or known gone) by this node
 
-	kick      chan struct{}
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	kick   chan struct{}
+	ctx    context.Context // canceled by close: ends the loop and its deletes
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func newFreer(n *Node, grace, scan time.Duration) *freer {
-	return &freer{n: n, grace: grace, scan: scan, due: map[blocks.Ref]time.Time{}, done: map[blocks.Ref]bool{},
-		kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	f := &freer{n: n, grace: grace, scan: scan, due: map[blocks.Ref]time.Time{}, done: map[blocks.Ref]bool{},
+		kick: make(chan struct{}, 1)}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	return f
 }
 
 func (f *freer) start() {
@@ -52,7 +54,7 @@ func (f *freer) start() {
 }
 
 func (f *freer) close() {
-	f.closeOnce.Do(func() { close(f.stop) })
+	f.cancel()
 	f.wg.Wait()
 }
 
@@ -84,14 +86,7 @@ func (f *freer) pending() int {
 
 func (f *freer) loop() {
 	defer f.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	f.wg.Add(1) // the loop holds wg, so this Add cannot race Close's Wait
-	go func() {
-		defer f.wg.Done()
-		<-f.stop
-		cancel()
-	}()
+	ctx := f.ctx
 	nextScan := time.Now().Add(f.scan)
 	for {
 		wake := nextScan
@@ -104,7 +99,7 @@ func (f *freer) loop() {
 		f.mu.Unlock()
 		t := time.NewTimer(time.Until(wake))
 		select {
-		case <-f.stop:
+		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-f.kick:
