@@ -130,7 +130,7 @@ run_naive() { # direct|own
 	local cpu0
 	cpu0=$(node_cpu)
 	gets_at_once "${eps[@]}"
-	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
+	CPU=$(cpu_since "$cpu0" "$(node_cpu)")
 	tx_bytes >"$WORK/tx.after"
 	local label="naive, gets from node 0" expect="expected ~$((N - 1)).00; "
 	if [[ $1 == own ]]; then label="naive, gets via own node" expect=; fi
@@ -152,7 +152,7 @@ run_prefetch() {
 	ref=$(cli 0 --node "$(ep 0)" put "$WORK/prefetch.bin" --prefetch-group "$GROUP" --wait) ||
 		die "put --prefetch-group failed"
 	t1=$(now)
-	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
+	CPU=$(cpu_since "$cpu0" "$(node_cpu)")
 	tx_bytes >"$WORK/tx.after"
 	T_PREFETCH=$(elapsed "$t0" "$t1")
 	row "prefetch (put --wait)" "$T_PREFETCH" \
@@ -212,7 +212,7 @@ run_cold() {
 	cli 0 --node "$(ep 0)" prefetch start "$ref" --group "$GROUP" --wait >"$WORK/cold-prefetch.out" ||
 		die "prefetch start failed"
 	t3=$(now)
-	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
+	CPU=$(cpu_since "$cpu0" "$(node_cpu)")
 	tx_bytes >"$WORK/tx.after"
 	T_COLD=$(elapsed "$t2" "$t3")
 	row "cold (prefetch start --wait)" "$T_COLD" \
@@ -328,7 +328,7 @@ run_bt() {
 	bt_wait "$d" "$t0" "${pids[@]}"
 	trace=$(rx_trace_stop bt "$t0")
 	tx_bytes >"$WORK/tx.after"
-	CPU=$(awk -v a="$cpu0" -v b="$(proc_cpu "$BT_SEED" "${pids[@]}")" 'BEGIN { printf "%.1f", b - a }')
+	CPU=$(cpu_since "$cpu0" "$(proc_cpu "$BT_SEED" "${pids[@]}")")
 	kill "$BT_SEED" "$BT_TRACKER" "${pids[@]}" 2>/dev/null || true
 	wait "$BT_SEED" "$BT_TRACKER" "${pids[@]}" 2>/dev/null || true
 	for k in $(seq 1 $((N - 1))); do

@@ -218,7 +218,7 @@ run_row() {
 		sleep 0.2
 	done
 	[[ -n $tbytes ]] || tbytes=$tdone
-	CPU=$(awk -v a="$cpu0" -v b="$(node_cpu)" 'BEGIN { printf "%.1f", b - a }')
+	CPU=$(cpu_since "$cpu0" "$(node_cpu)")
 	rx_bytes >"$WORK/rx.after"
 	tx_bytes >"$WORK/tx.after"
 	rep=$(repaired_bytes)
